@@ -1,0 +1,6 @@
+export { Doc } from './doc.js'
+export type { DocOptions, DocEvents, DocChange } from './doc.js'
+export { DocMap, DocCounter, DocSet, DocRegister } from './handles.js'
+export { UPDATE_FORMAT_VERSION, MAX_REPLICA_ID_BYTES } from './update-codec.js'
+export { STATE_VECTOR_FORMAT_VERSION } from './state-vector.js'
+export type { ContainerTypeName } from './containers.js'

@@ -1,0 +1,47 @@
+/**
+ * What one transaction (local or remote) did: the local dots it used, the
+ * elements it added and removed (to encode its update), and the keys it
+ * touched (for 'change' events).
+ *
+ * @module
+ */
+import type { JsonValue } from '../codec/value.js'
+import type { Container, CounterComp, MapContainer, RegisterContainer, SetContainer, SetElem, ValueEntry } from './containers.js'
+
+export interface RemovalRecord { c: Container, loc: string, value: JsonValue, r: number, s: number }
+
+export class Txn {
+  depth = 1
+  /** HLC timestamp shared by every write of this transaction (0 until needed). */
+  time = 0
+  /** First and last local seq used (seqEnd < seqStart: none). */
+  seqStart = 0
+  seqEnd = -1
+  readonly mapAdds: Array<{ c: MapContainer, key: string, e: ValueEntry }> = []
+  readonly regAdds: Array<{ c: RegisterContainer, e: ValueEntry }> = []
+  readonly compAdds: Array<{ c: Container, comp: CounterComp }> = []
+  readonly elemAdds: Array<{ c: SetContainer, key: string, elem: SetElem }> = []
+  readonly removals: RemovalRecord[] = []
+  /** Touched containers and keys (null: the container as a whole). */
+  readonly touched = new Map<Container, Set<string> | null>()
+  changed = false
+
+  constructor (
+    readonly origin: unknown,
+    readonly local: boolean,
+    /** Record what is needed to encode the update. */
+    readonly recording: boolean,
+    /** Record touched keys for 'change'. */
+    readonly observing: boolean
+  ) {}
+
+  touch (c: Container, key?: string): void {
+    this.changed = true
+    if (!this.observing) return
+    let keys = this.touched.get(c)
+    if (keys === undefined) {
+      this.touched.set(c, keys = key === undefined ? null : new Set())
+    }
+    if (keys !== null && key !== undefined) keys.add(key)
+  }
+}
