@@ -62,9 +62,22 @@ export const readString = (d: Decoder, what: string): string => {
   if (len > remaining(d)) {
     throw new DecodeError(`${what} declares ${len} bytes but only ${remaining(d)} remain`)
   }
-  const view = d.arr.subarray(d.pos, (d.pos += len))
+  const arr = d.arr
+  const start = d.pos
+  d.pos += len
+  if (len <= 24) {
+    // short ASCII strings (keys, ids) are much faster by hand than through TextDecoder
+    let s = ''
+    let i = start
+    for (; i < start + len; i++) {
+      const b = arr[i]
+      if (b >= 0x80) break
+      s += String.fromCharCode(b)
+    }
+    if (i === start + len) return s
+  }
   try {
-    return utf8.decode(view)
+    return utf8.decode(arr.subarray(start, start + len))
   } catch (err) {
     throw new DecodeError(`${what} is not valid UTF-8`, { cause: err })
   }

@@ -7,6 +7,7 @@
  */
 import * as encoding from 'lib0/encoding'
 import { DecodeError, InvalidArgumentError } from '../errors.js'
+import { writeString } from './writer.js'
 import { type Decoder, readBytes, readCount, readFloat64, readString, readUint8, readVarInt } from './reader.js'
 
 /** A value a CRDT can hold. */
@@ -39,7 +40,7 @@ export const writeValue = (e: encoding.Encoder, v: JsonValue, depth = 0): void =
   switch (typeof v) {
     case 'string':
       encoding.writeUint8(e, T_STRING)
-      encoding.writeVarString(e, v)
+      writeString(e, v)
       return
     case 'number':
       if (isInt(v)) {

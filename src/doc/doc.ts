@@ -482,15 +482,18 @@ export class Doc extends ObservableV2<DocEvents> {
       for (let w = 0; w < u.cc.length; w++) if (u.cc[w] !== undefined) ccU.ranges[rmap[w]] = u.cc[w]
       const keepU = new DotRanges()
       for (let w = 0; w < u.keep.length; w++) if (u.keep[w] !== undefined) keepU.ranges[rmap[w]] = u.keep[w]
-      const liveSeqs: Array<number[] | undefined> = []
-      const live = (w: number, s: number): void => { (liveSeqs[rmap[w]] ??= []).push(s) }
-      for (const wc of u.containers) {
-        for (const e of wc.values) live(e.r, e.s)
-        for (const k of wc.comps) live(k.r, k.s)
-        for (const el of wc.elems) for (let i = 0; i < el.dots.length; i += 2) live(el.dots[i], el.dots[i + 1])
+      let liveU: DotRanges | null = null
+      const liveOfU = (): DotRanges => {
+        const liveSeqs: Array<number[] | undefined> = []
+        const live = (w: number, s: number): void => { (liveSeqs[rmap[w]] ??= []).push(s) }
+        for (const wc of u.containers) {
+          for (const e of wc.values) live(e.r, e.s)
+          for (const k of wc.comps) live(k.r, k.s)
+          for (const el of wc.elems) for (let i = 0; i < el.dots.length; i += 2) live(el.dots[i], el.dots[i + 1])
+        }
+        return DotRanges.fromSeqs(liveSeqs)
       }
-      const liveU = DotRanges.fromSeqs(liveSeqs)
-      const dead = (r: number, s: number): boolean => ccU.has(r, s) && !keepU.has(r, s) && !liveU.has(r, s)
+      const dead = (r: number, s: number): boolean => ccU.has(r, s) && !keepU.has(r, s) && !(liveU ??= liveOfU()).has(r, s)
       for (const root of this._roots.values()) {
         walk(root, c => {
           if (scanRemove(c, dead, txn, this._newerFn)) {

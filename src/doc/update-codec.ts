@@ -19,6 +19,7 @@ import * as encoding from 'lib0/encoding'
 import { DecodeError } from '../errors.js'
 import { canonicalKey, type JsonValue, readValue, writeValue } from '../codec/value.js'
 import { type Decoder, decodeWith, readCount, readString, readUint8, readVarInt, readVarUint, remaining } from '../codec/reader.js'
+import { writeString } from '../codec/writer.js'
 import { type Container, ContainerType, type CounterComp, type SetElem, type ValueEntry } from './containers.js'
 
 /** The leading byte of every Doc update. */
@@ -166,7 +167,7 @@ const writeKeys = (e: encoding.Encoder, keys: string[]): void => {
     const k = keys[i]
     const p = commonPrefix(prev, k)
     encoding.writeVarUint(e, p)
-    encoding.writeVarString(e, p === 0 ? k : k.slice(p))
+    writeString(e, p === 0 ? k : k.slice(p))
     prev = k
   }
 }
@@ -253,7 +254,7 @@ export const encodeUpdate = (u: UpdateParts): Uint8Array => {
   encoding.writeVarUint(body, u.removals.length)
   for (const rm of u.removals) {
     encoding.writeVarUint(body, table.get(rm.c)!)
-    if (rm.c.type === ContainerType.Map) encoding.writeVarString(body, rm.loc)
+    if (rm.c.type === ContainerType.Map) writeString(body, rm.loc)
     else if (rm.c.type === ContainerType.Set) writeValue(body, rm.value)
     encoding.writeVarUint(body, rt.w(rm.r))
     encoding.writeVarUint(body, rm.s)
