@@ -1,0 +1,33 @@
+import { readFileSync, readdirSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+
+const root = new URL('../../', import.meta.url)
+const readme = readFileSync(new URL('README.md', root), 'utf8')
+const examples = readdirSync(new URL('examples/', root)).filter(f => f.endsWith('.ts'))
+
+describe('README examples', () => {
+  it('every example file appears verbatim in the README', () => {
+    expect(examples.length).toBeGreaterThan(0)
+    for (const f of examples) {
+      const code = readFileSync(new URL(`examples/${f}`, root), 'utf8').trim()
+      expect(readme, `examples/${f} is not in README.md verbatim`).toContain(code)
+    }
+  })
+
+  it('quick-start runs and converges', async () => {
+    const { result } = await import('../../examples/quick-start.js')
+    expect(result).toEqual({ tasks: { t1: { tags: ['docs'], title: 'Write the docs', votes: 3 } }, title: 'Team board' })
+  })
+
+  it('offline-sync runs and converges', async () => {
+    const { converged, notes } = await import('../../examples/offline-sync.js')
+    expect(converged).toBe(true)
+    expect(notes).toEqual({ n1: 'draft from the laptop', n2: 'idea from the phone' })
+  })
+
+  it('hashing example runs', async () => {
+    const { owner, replicas } = await import('../../examples/hashing.js')
+    expect(typeof owner).toBe('string')
+    expect(new Set(replicas).size).toBe(3)
+  })
+})
