@@ -1,16 +1,20 @@
-// Hashing benchmark: HashRing lookups against the `hashring` npm package
-// (ketama, md5), balance and movement of three rings, JumpHash and Rendezvous
-// throughput.
+// (e) Hashing: HashRing lookups against the `hashring` npm package (ketama,
+// md5), balance and movement of our ring, a plain 150-vnode ring and
+// hashring, JumpHash, Rendezvous and xxHash throughput.
 //
 //   node bench/hash.bench.mjs [path/to/built/index.js]   (default: dist/index.js)
 //
-// or from a runner: `const { run } = await import('./hash.bench.mjs'); await run(lib)`.
+// or from a runner: `const { markdown, results } = await (await import('./hash.bench.mjs')).run(lib)`.
 import HashRingPkg from 'hashring'
+import { check, fmt, table, versionOf } from './util.mjs'
 
 const NODES = Array.from({ length: 10 }, (_, i) => `node-${i}`)
 const NEW_NODE = 'node-10'
 const KEY_COUNT = 1_000_000
 const IDEAL_MOVED = 1 / 11
+/** Extra node-name sets for the mean balance figures (`set-<t>-node-<i>`). */
+const NAME_SETS = 10
+const TWO32 = 4294967296
 
 const makeKeys = (n) => Array.from({ length: n }, (_, i) => `key-${i}`)
 
@@ -27,8 +31,8 @@ const rate = (fn, keys, rounds = 3) => {
 }
 
 /**
- * The plain ring, for comparison: 150 points per node at XXH32(`node-k`), a
- * key owned by the next point clockwise.
+ * The plain ring, for comparison: 150 points per node at XXH32(`<node>-<k>`),
+ * a key owned by the next point clockwise.
  */
 const plainRing = (lib, nodes, vnodes = 150) => {
   const all = []
@@ -47,11 +51,27 @@ const plainRing = (lib, nodes, vnodes = 150) => {
         else hi = mid
       }
       return owners[lo === points.length ? 0 : lo]
+    },
+    /** Exact peak/mean share: each point owns the arc before it. */
+    exactPeakToMean () {
+      const share = new Map(nodes.map((n) => [n, 0]))
+      for (let i = 0; i < points.length; i++) {
+        const arc = i === 0 ? points[0] + TWO32 - points[points.length - 1] : points[i] - points[i - 1]
+        share.set(owners[i], share.get(owners[i]) + arc)
+      }
+      return Math.max(...share.values()) / (TWO32 / nodes.length)
     }
   }
 }
 
-/** Peak/mean load over the 10 nodes and the share of keys that move when an 11th joins. */
+/** Peak/mean load over `nodes` of `get` on `keys`. */
+const peakToMean = (get, nodes, keys) => {
+  const load = new Map(nodes.map((n) => [n, 0]))
+  for (const key of keys) { const a = get(key); load.set(a, load.get(a) + 1) }
+  return Math.max(...load.values()) / (keys.length / nodes.length)
+}
+
+/** Peak/mean over the 10 nodes and the share of keys that move when an 11th joins. */
 const measure = (get10, get11, keys) => {
   const load = new Map(NODES.map((n) => [n, 0]))
   let moved = 0
@@ -69,41 +89,66 @@ const measure = (get10, get11, keys) => {
   return { peakToMean: peak, moved: moved / keys.length, movedRatioToIdeal: moved / keys.length / IDEAL_MOVED, movedBetweenOldNodes: movedElsewhere }
 }
 
-const fmt = (x, digits = 0) => x.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits })
+const ring = (lib, nodes, vnodes = 150, options = {}) => {
+  const r = new lib.HashRing(vnodes, options)
+  for (const n of nodes) r.addNode(n)
+  return r
+}
 
 /**
+ * Runs the hashing benchmark; returns `{ markdown, results }`, `markdown`
+ * being the `## (e) Hashing` section of bench/RESULTS.md.
+ *
  * @param {any} lib the built module namespace (HashRing, Rendezvous, JumpHash, xxh32, xxh64Into)
  */
 export async function run (lib) {
   const keys = makeKeys(KEY_COUNT)
+  let sink = 0
 
   // --- lookups/s: same 10 nodes, 1e6 distinct keys
-  const ours = new lib.HashRing()
-  for (const n of NODES) ours.addNode(n)
+  const ours = ring(lib, NODES)
   const theirs = new HashRingPkg(NODES)
-  let sink = 0
   const oursRate = rate((ks) => { for (const k of ks) if (ours.getNode(k) === 'node-0') sink++ }, keys)
   const theirsRate = rate((ks) => { for (const k of ks) if (theirs.get(k) === 'node-0') sink++ }, keys)
   const getNodesRate = rate((ks) => { for (const k of ks) sink += ours.getNodes(k, 3).length }, keys)
 
-  // --- balance and movement
-  const ours11 = new lib.HashRing()
-  for (const n of [...NODES, NEW_NODE]) ours11.addNode(n)
+  // --- balance and movement on node-0..node-9 (+ node-10)
+  const ours11 = ring(lib, [...NODES, NEW_NODE])
+  const probe1 = ring(lib, NODES, 150, { probes: 1 })
+  const probe1x11 = ring(lib, [...NODES, NEW_NODE], 150, { probes: 1 })
   const plain10 = plainRing(lib, NODES)
   const plain11 = plainRing(lib, [...NODES, NEW_NODE])
   const theirs11 = new HashRingPkg([...NODES, NEW_NODE])
-  const probe1 = new lib.HashRing(150, { probes: 1 })
-  const probe1x11 = new lib.HashRing(150, { probes: 1 })
-  for (const n of NODES) { probe1.addNode(n); probe1x11.addNode(n) }
-  probe1x11.addNode(NEW_NODE)
   const balance = {
     ours: measure((k) => ours.getNode(k), (k) => ours11.getNode(k), keys),
     oursOneProbe: measure((k) => probe1.getNode(k), (k) => probe1x11.getNode(k), keys),
     plain150: measure(plain10.get, plain11.get, keys),
     hashring: measure((k) => theirs.get(k), (k) => theirs11.get(k), keys)
   }
+  for (const b of Object.values(balance)) check(b.movedBetweenOldNodes === 0, 'a key moved between old nodes')
+  check(new Set(NODES.map((n) => ours.getNode(n))).size > 1, 'ring answers vary')
 
-  // --- JumpHash and Rendezvous
+  // --- the same over NAME_SETS other node-name sets: mean and worst
+  const sets = Array.from({ length: NAME_SETS }, (_, t) => NODES.map((_, i) => `set-${t}-node-${i}`))
+  const stats = (xs) => ({ mean: xs.reduce((a, b) => a + b, 0) / xs.length, worst: Math.max(...xs) })
+  const ringSets = (options) => {
+    const runs = sets.map((ns) => {
+      const r10 = ring(lib, ns, 150, options)
+      const r11 = ring(lib, [...ns, `${ns[0]}-new`], 150, options)
+      const peak = peakToMean((k) => r10.getNode(k), ns, keys)
+      let moved = 0
+      for (const k of keys) if (r10.getNode(k) !== r11.getNode(k)) moved++
+      return { peak, movedRatio: moved / keys.length / IDEAL_MOVED }
+    })
+    return { peakToMean: stats(runs.map((r) => r.peak)), movedRatioToIdeal: stats(runs.map((r) => r.movedRatio)) }
+  }
+  const overSets = {
+    ours: ringSets({}),
+    oursOneProbe: ringSets({ probes: 1 }),
+    plain150: { peakToMean: stats(sets.map((ns) => plainRing(lib, ns).exactPeakToMean())) }
+  }
+
+  // --- JumpHash, Rendezvous, xxHash
   const jumpStringRate = rate((ks) => { for (const k of ks) sink += lib.JumpHash.hash(k, 16) }, keys)
   const ints = Array.from({ length: KEY_COUNT }, (_, i) => i * 2654435761)
   const jumpIntRate = rate((ks) => { for (const k of ks) sink += lib.JumpHash.hash(k, 1000) }, ints)
@@ -120,33 +165,49 @@ export async function run (lib) {
   const results = {
     lookupsPerSec: { ours: oursRate, hashring: theirsRate, ratio: oursRate / theirsRate, oursGetNodes3: getNodesRate },
     balance,
+    overNameSets: overSets,
     jumpHashPerSec: { stringKeys: jumpStringRate, integerKeys: jumpIntRate },
     rendezvousPerSec: { equalWeights: hrwRate, weighted: hrwWeightedRate },
     hashPerSec: { xxh32: xxh32Rate, xxh64: xxh64Rate },
     sink
   }
 
-  console.log(`\nHashing: 10 nodes (node-0..node-9), ${fmt(KEY_COUNT)} keys (key-0..), best of 3 after warm-up`)
-  console.table({
-    'HashRing.getNode (ours)': { 'ops/s': fmt(oursRate) },
-    'hashring .get (npm, md5)': { 'ops/s': fmt(theirsRate) },
-    'ours / hashring': { 'ops/s': `${fmt(oursRate / theirsRate, 1)}x` },
-    'HashRing.getNodes(k, 3)': { 'ops/s': fmt(getNodesRate) },
-    'JumpHash.hash(string, 16)': { 'ops/s': fmt(jumpStringRate) },
-    'JumpHash.hash(int, 1000)': { 'ops/s': fmt(jumpIntRate) },
-    'Rendezvous.getNode (equal weights)': { 'ops/s': fmt(hrwRate) },
-    'Rendezvous.getNode (weights 1-3)': { 'ops/s': fmt(hrwWeightedRate) },
-    xxh32: { 'ops/s': fmt(xxh32Rate) },
-    xxh64: { 'ops/s': fmt(xxh64Rate) }
-  })
-  const row = (r) => ({ 'peak/mean (10 nodes)': fmt(r.peakToMean, 3), 'moved when 11th joins': fmt(r.moved, 4), 'moved / ideal 1/11': fmt(r.movedRatioToIdeal, 3), 'moved between old nodes': r.movedBetweenOldNodes })
-  console.table({
-    'ours (jittered, 2 probes)': row(balance.ours),
-    'ours, probes: 1': row(balance.oursOneProbe),
-    'plain ring, 150 random vnodes': row(balance.plain150),
-    'hashring (npm, 160 points)': row(balance.hashring)
-  })
-  return results
+  const ops = (x) => `${fmt(x / 1e6, 2)} M`
+  const row = (label, b, sets) => [label, fmt(b.peakToMean, 3),
+    sets === undefined ? '—' : `${fmt(sets.peakToMean.mean, 3)} / ${fmt(sets.peakToMean.worst, 3)}`,
+    `${fmt(b.moved * 100, 2)} %`, `${fmt(b.movedRatioToIdeal, 2)}×`,
+    sets?.movedRatioToIdeal === undefined ? '—' : `${fmt(sets.movedRatioToIdeal.mean, 2)}× / ${fmt(sets.movedRatioToIdeal.worst, 2)}×`,
+    fmt(b.movedBetweenOldNodes)]
+  const markdown = [
+    '## (e) Hashing',
+    '',
+    `10 nodes \`node-0\`…\`node-9\`, ${fmt(KEY_COUNT)} distinct keys \`key-<i>\`; ops/s is the best of 3 passes after a warm-up. \`hashring\` ${versionOf('hashring')} is the npm ketama ring (md5, 160 points per node, LRU cache that distinct keys miss).`,
+    '',
+    table(['', 'lookups/s', 'vs hashring'], [
+      ['`HashRing.getNode` (ours)', ops(oursRate), `${fmt(oursRate / theirsRate, 1)}×`],
+      ['`hashring.get`', ops(theirsRate), '1×'],
+      ['`HashRing.getNodes(key, 3)` (ours)', ops(getNodesRate), `${fmt(getNodesRate / theirsRate, 1)}×`]
+    ]),
+    '',
+    `Balance (peak/mean load over the 10 nodes; 1 is perfect) and movement when \`node-10\` joins (ideal share 1/11 = ${fmt(IDEAL_MOVED * 100, 2)} %). "Mean / worst of ${NAME_SETS} name sets" repeats the measure with node names \`set-<t>-node-<i>\` (the 11th is \`set-<t>-node-0-new\`); the plain ring's balance there is exact, from its arc lengths. Targets: peak/mean ≤ 1.10, moved ≤ 1.2 × ideal, no key moved between old nodes.`,
+    '',
+    table(['ring', 'peak/mean', `peak/mean, mean / worst of ${NAME_SETS} name sets`, 'moved when 11th joins', 'moved / ideal', `moved / ideal, mean / worst of ${NAME_SETS}`, 'keys moved between old nodes'], [
+      row('ours: jittered points, 2 probes (default)', balance.ours, overSets.ours),
+      row('ours, `probes: 1`', balance.oursOneProbe, overSets.oursOneProbe),
+      row('plain ring, 150 hashed vnodes per node', balance.plain150, overSets.plain150),
+      row('`hashring` (ketama, 160 points)', balance.hashring)
+    ]),
+    '',
+    table(['other operations', 'ops/s'], [
+      ['`JumpHash.hash(stringKey, 16)` (XXH64 + jump)', ops(jumpStringRate)],
+      ['`JumpHash.hash(integerKey, 1000)`', ops(jumpIntRate)],
+      ['`Rendezvous.getNode`, 10 nodes, equal weights', ops(hrwRate)],
+      ['`Rendezvous.getNode`, 10 nodes, weights 1–3', ops(hrwWeightedRate)],
+      ['`xxh32(key)`', ops(xxh32Rate)],
+      ['`xxh64Into(key, out)`', ops(xxh64Rate)]
+    ])
+  ].join('\n')
+  return { markdown, results }
 }
 
 const isMain = typeof process !== 'undefined' && process.argv[1] !== undefined &&
@@ -155,5 +216,6 @@ if (isMain) {
   const { resolve } = await import('node:path')
   const { pathToFileURL } = await import('node:url')
   const target = resolve(process.argv[2] ?? new URL('../dist/index.js', import.meta.url).pathname)
-  await run(await import(pathToFileURL(target).href))
+  const { markdown } = await run(await import(pathToFileURL(target).href))
+  console.log(markdown)
 }

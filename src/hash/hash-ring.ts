@@ -6,8 +6,8 @@
  * import { HashRing } from 'aegis-replication'
  * const ring = new HashRing()
  * ring.addNode('hub-a').addNode('hub-b').addNode('hub-c', 2) // hub-c: twice the share
- * ring.getNode('doc:42')     // 'hub-b'
- * ring.getNodes('doc:42', 2) // ['hub-b', 'hub-c']
+ * ring.getNode('doc:42')     // 'hub-c'
+ * ring.getNodes('doc:42', 2) // ['hub-c', 'hub-b']
  * ```
  *
  * Placement. A plain ring (each node at `vnodesPerNode` random points, a key
@@ -32,20 +32,23 @@
  * name, and equal positions are ordered by node name, so the same node set
  * gives the same answers in every runtime.
  *
- * Lookups binary-search a sorted `Uint32Array` of points with a parallel
- * array of owners and allocate nothing (`getNodes` allocates its result).
+ * Lookups find the nearest point through a bucket table over a sorted
+ * `Uint32Array` of points (`ring-index.ts`) in about constant time, and
+ * allocate nothing (`getNodes` allocates its result).
  *
  * @module
  */
 import { InvalidArgumentError } from '../errors.js'
-import { mix32, mix64Top52, xxh32, xxh64Into, type HashInput } from './hash64.js'
+import { mix64Top52, xxh64Into, type HashInput } from './hash64.js'
+import { OWNER_LIMIT, RingIndex } from './ring-index.js'
+import { mix32, xxh32 } from './xxh32.js'
 
 /** Options of a {@link HashRing}. */
 export interface HashRingOptions {
   /**
    * Positions a key is hashed to; it goes to the point nearest to any of
    * them. 1 makes a ring with nearest-point lookup; more probes balance
-   * better and cost one binary search each.
+   * better and cost one more search each.
    *
    * @default 2
    */
@@ -53,9 +56,10 @@ export interface HashRingOptions {
 }
 
 const TWO32 = 4294967296
-/** Owner indexes are packed below the 32-bit position in a double for sorting. */
-const OWNER_BITS = 2097152 // 2^21
-const MAX_NODES = OWNER_BITS
+const TWO52 = 4503599627370496
+const MAX_NODES = OWNER_LIMIT
+/** Points of one node at most (150 vnodes at weight ~67 000). */
+const MAX_POINTS = 10_000_000
 const PROBE_SALT = 0x9e3779b9
 
 interface NodeEntry {
@@ -64,6 +68,7 @@ interface NodeEntry {
 }
 
 const pair = /* @__PURE__ */ new Uint32Array(2)
+const EMPTY = /* @__PURE__ */ new RingIndex([])
 
 /** The `count` jittered points of `node`: the k-th lies in the k-th of `count` equal arcs. */
 const nodePoints = (node: string, count: number): Uint32Array => {
@@ -73,8 +78,8 @@ const nodePoints = (node: string, count: number): Uint32Array => {
   const points = new Uint32Array(count)
   const arc = TWO32 / count
   for (let k = 0; k < count; k++) {
-    const u = mix64Top52(hi, (lo + k) >>> 0) / 4503599627370496 // [0, 1)
-    // rounding may reach 2^32 for the last arc: that wraps to 0, which is the same place on the ring
+    const u = mix64Top52(hi, (lo + k) >>> 0) / TWO52 // [0, 1), exact
+    // rounding may reach 2^32 for the last arc: that wraps to 0, the same place on the ring
     points[k] = Math.floor((k + u) * arc) >>> 0
   }
   return points
@@ -86,29 +91,26 @@ const checkWeight = (weight: number): void => {
   }
 }
 
-const checkCount = (n: number): void => {
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`n must be a non-negative integer, got ${String(n)}`)
-}
-
 /** A consistent hash ring. See the module documentation. */
 export class HashRing {
+  /** Points per node of weight 1. */
   readonly vnodesPerNode: number
+  /** Positions each key is hashed to. */
   readonly probes: number
   private readonly entries = new Map<string, NodeEntry>()
-  /** Node names in sorted order; `owners` index into it. */
+  /** Node names in sorted order; the index's owners index into it. */
   private names: string[] = []
-  private points = new Uint32Array(0)
-  private owners = new Uint32Array(0)
+  private index = EMPTY
   private dirty = false
   /** For `getNodes`: `seen[i] === stamp` marks node i as already taken. */
   private seen = new Uint32Array(0)
   private stamp = 0
 
   /**
-   * @param vnodesPerNode - points on the ring per node of weight 1.
-   *   @default 150
+   * @param vnodesPerNode - points on the ring per node of weight 1, an
+   *   integer in [1, 1 000 000]. @default 150
    * @throws {InvalidArgumentError} if `vnodesPerNode` or `options.probes` is
-   *   not a positive integer.
+   *   out of range.
    */
   constructor (vnodesPerNode = 150, options: HashRingOptions = {}) {
     if (!Number.isInteger(vnodesPerNode) || vnodesPerNode < 1 || vnodesPerNode > 1_000_000) {
@@ -125,10 +127,11 @@ export class HashRing {
   /**
    * Add `node`, or change its weight if it is already on the ring. It gets
    * `max(1, round(vnodesPerNode * weight))` points, so a share of keys
-   * proportional to its weight.
+   * roughly proportional to its weight.
    *
    * @param weight - relative capacity, a finite number > 0. @default 1
-   * @throws {InvalidArgumentError} on a bad weight or past 2^21 nodes.
+   * @throws {InvalidArgumentError} on a bad node name or weight, more than
+   *   10 000 000 points for one node, or past 2^21 nodes.
    */
   addNode (node: string, weight = 1): this {
     if (typeof node !== 'string') throw new InvalidArgumentError(`node must be a string, got ${typeof node}`)
@@ -139,6 +142,9 @@ export class HashRing {
       throw new InvalidArgumentError(`a HashRing holds at most ${MAX_NODES} nodes`)
     }
     const count = Math.max(1, Math.round(this.vnodesPerNode * weight))
+    if (count > MAX_POINTS) {
+      throw new InvalidArgumentError(`weight ${weight} gives ${count} points to one node; at most ${MAX_POINTS} are allowed`)
+    }
     const points = old !== undefined && old.points.length === count ? old.points : nodePoints(node, count)
     this.entries.set(node, { weight, points })
     this.dirty = true
@@ -173,30 +179,36 @@ export class HashRing {
     return this.entries.size
   }
 
-  /** The node that owns `key`, or `undefined` if the ring is empty. */
+  /**
+   * The node that owns `key`, or `undefined` if the ring is empty.
+   *
+   * @throws {InvalidArgumentError} if `key` is neither a string nor a `Uint8Array`.
+   */
   getNode (key: HashInput): string | undefined {
     const i = this.locate(key)
-    return i < 0 ? undefined : this.names[this.owners[i]]
+    return i < 0 ? undefined : this.names[this.index.owners[i]]
   }
 
   /**
-   * Up to `n` distinct nodes for `key`: its owner first, then the next
-   * distinct nodes clockwise from the owner's point. Fewer if the ring holds
-   * fewer nodes.
+   * Up to `n` distinct nodes for `key`: its owner ({@link HashRing.getNode})
+   * first, then the next distinct nodes clockwise from the owner's point.
+   * Fewer if the ring holds fewer nodes.
    *
-   * @throws {InvalidArgumentError} if `n` is not a non-negative integer.
+   * @throws {InvalidArgumentError} if `n` is not a non-negative integer or
+   *   `key` is neither a string nor a `Uint8Array`.
    */
   getNodes (key: HashInput, n: number): string[] {
-    checkCount(n)
+    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`n must be a non-negative integer, got ${String(n)}`)
     const start = this.locate(key)
     if (start < 0 || n === 0) return []
     const want = Math.min(n, this.names.length)
     const out: string[] = []
-    const { points, owners, seen, names } = this
+    const { seen, names } = this
+    const { owners, length } = this.index
     let stamp = (this.stamp + 1) >>> 0
     if (stamp === 0) { seen.fill(0); stamp = 1 }
     this.stamp = stamp
-    for (let i = start; out.length < want; i = i + 1 === points.length ? 0 : i + 1) {
+    for (let i = start; out.length < want; i = i + 1 === length ? 0 : i + 1) {
       const o = owners[i]
       if (seen[o] !== stamp) {
         seen[o] = stamp
@@ -209,32 +221,15 @@ export class HashRing {
   /** The index of the point that owns `key`, or -1 if the ring is empty. */
   private locate (key: HashInput): number {
     if (this.dirty) this.rebuild()
-    const points = this.points
-    const n = points.length
-    if (n === 0) return -1
+    const index = this.index
     let x = xxh32(key)
-    let best = 0
-    let bestDistance = TWO32
-    for (let q = 0; q < this.probes; q++) {
-      if (q > 0) x = mix32(x ^ PROBE_SALT)
-      // the first point >= x
-      let lo = 0
-      let hi = n
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1
-        if (points[mid] < x) lo = mid + 1
-        else hi = mid
-      }
-      const next = lo === n ? 0 : lo
-      const prev = (lo === 0 ? n : lo) - 1
-      const dNext = (points[next] - x) >>> 0
-      const dPrev = (x - points[prev]) >>> 0
-      // ties: the next point, then the earlier probe
-      if (dNext <= dPrev) {
-        if (dNext < bestDistance) { bestDistance = dNext; best = next }
-      } else if (dPrev < bestDistance) {
-        bestDistance = dPrev; best = prev
-      }
+    let best = index.nearest(x)
+    let bestDistance = index.distance
+    for (let q = 1; q < this.probes && best >= 0; q++) {
+      x = mix32(x ^ PROBE_SALT)
+      const i = index.nearest(x)
+      // ties: the earlier probe
+      if (index.distance < bestDistance) { best = i; bestDistance = index.distance }
     }
     return best
   }
@@ -242,26 +237,8 @@ export class HashRing {
   /** Sort all points by position, then by owner name. */
   private rebuild (): void {
     const names = [...this.entries.keys()].sort()
-    let total = 0
-    for (const name of names) total += this.entries.get(name)!.points.length
-    const packed = new Float64Array(total)
-    let p = 0
-    for (let o = 0; o < names.length; o++) {
-      const pts = this.entries.get(names[o])!.points
-      for (let k = 0; k < pts.length; k++) packed[p++] = pts[k] * OWNER_BITS + o
-    }
-    packed.sort()
-    const points = new Uint32Array(total)
-    const owners = new Uint32Array(total)
-    for (let i = 0; i < total; i++) {
-      const v = packed[i]
-      const o = v % OWNER_BITS
-      owners[i] = o
-      points[i] = (v - o) / OWNER_BITS
-    }
+    this.index = new RingIndex(names.map((name) => this.entries.get(name)!.points))
     this.names = names
-    this.points = points
-    this.owners = owners
     if (this.seen.length < names.length) this.seen = new Uint32Array(Math.max(names.length, this.seen.length * 2))
     this.dirty = false
   }

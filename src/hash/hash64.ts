@@ -1,33 +1,25 @@
 /**
- * xxHash, the non-cryptographic hash by Yann Collet
- * (https://github.com/Cyan4973/xxHash, `doc/xxhash_spec.md`): XXH64 for
- * 64-bit hashes and XXH32 for 32-bit ones. Both equal the reference C
- * implementation bit for bit, checked against the official sanity vectors
- * (`cli/xsum_sanity_check.c`), so a key hashes the same in every browser,
- * worker, Node and edge runtime, and in other languages' xxHash libraries.
+ * XXH64, the 64-bit xxHash by Yann Collet
+ * (https://github.com/Cyan4973/xxHash, `doc/xxhash_spec.md`), equal to the
+ * reference C implementation bit for bit, checked against the official
+ * sanity vectors (`cli/xsum_sanity_check.c`), so a key hashes the same in
+ * every browser, worker, Node and edge runtime, and in other languages'
+ * xxHash libraries. XXH32 is in `xxh32.ts`.
  *
  * Strings are hashed as their UTF-8 bytes (what `TextEncoder` gives), without
  * allocating. XXH64 runs on 32-bit halves with `Math.imul` and 16-bit limbs;
  * BigInt appears only in the convenience wrappers that return one.
  *
  * ```ts
- * import { xxh64, xxh64Hex, xxh32 } from 'aegis-replication'
+ * import { xxh64, xxh64Hex } from 'aegis-replication'
  * xxh64('abc')    // 0x44bc2cf5ad770999n
  * xxh64Hex('abc') // '44bc2cf5ad770999'
- * xxh32('abc')    // 0x32d153ff
  * ```
  *
  * @module
  */
 import { InvalidArgumentError } from '../errors.js'
 import { encodeUtf8Scratch, utf8Scratch } from './utf8.js'
-
-// XXH32 primes
-const Q1 = 0x9e3779b1
-const Q2 = 0x85ebca77
-const Q3 = 0xc2b2ae3d
-const Q4 = 0x27d4eb2f
-const Q5 = 0x165667b1
 
 // XXH64 primes as (high, low) 32-bit halves
 const P1H = 0x9e3779b1; const P1L = 0x85ebca87
@@ -79,10 +71,9 @@ const merge64 = (ah: number, al: number, vh: number, vl: number): number => {
   return add(rh, m, P4H, P4L)
 }
 
-const read32 = (b: Uint8Array, i: number): number =>
+/** Little-endian uint32 at `b[i]`. Internal to `src/hash/`. */
+export const read32 = (b: Uint8Array, i: number): number =>
   (b[i] | (b[i + 1] << 8) | (b[i + 2] << 16) | (b[i + 3] << 24)) >>> 0
-
-const rotl32 = (x: number, r: number): number => (x << r) | (x >>> (32 - r))
 
 /**
  * XXH64 of `b[0, len)` with the 64-bit seed (sh, sl): returns the low half
@@ -171,44 +162,6 @@ const xxh64Core = (b: Uint8Array, len: number, sh: number, sl: number): number =
   return hl
 }
 
-/** XXH32 of `b[0, len)` with a 32-bit seed, as an unsigned number. */
-const xxh32Core = (b: Uint8Array, len: number, seed: number): number => {
-  let i = 0
-  let h: number
-  if (len >= 16) {
-    let v1 = (seed + Q1 + Q2) | 0
-    let v2 = (seed + Q2) | 0
-    let v3 = seed | 0
-    let v4 = (seed - Q1) | 0
-    const limit = len - 16
-    do {
-      v1 = Math.imul(rotl32((v1 + Math.imul(read32(b, i), Q2)) | 0, 13), Q1)
-      v2 = Math.imul(rotl32((v2 + Math.imul(read32(b, i + 4), Q2)) | 0, 13), Q1)
-      v3 = Math.imul(rotl32((v3 + Math.imul(read32(b, i + 8), Q2)) | 0, 13), Q1)
-      v4 = Math.imul(rotl32((v4 + Math.imul(read32(b, i + 12), Q2)) | 0, 13), Q1)
-      i += 16
-    } while (i <= limit)
-    h = (rotl32(v1, 1) + rotl32(v2, 7) + rotl32(v3, 12) + rotl32(v4, 18)) | 0
-  } else {
-    h = (seed + Q5) | 0
-  }
-  h = (h + len) | 0
-  while (i + 4 <= len) {
-    h = Math.imul(rotl32((h + Math.imul(read32(b, i), Q3)) | 0, 17), Q4)
-    i += 4
-  }
-  while (i < len) {
-    h = Math.imul(rotl32((h + Math.imul(b[i], Q5)) | 0, 11), Q1)
-    i++
-  }
-  h ^= h >>> 15
-  h = Math.imul(h, Q2)
-  h ^= h >>> 13
-  h = Math.imul(h, Q3)
-  h ^= h >>> 16
-  return h >>> 0
-}
-
 /** A key to hash: a string (hashed as UTF-8) or raw bytes. */
 export type HashInput = string | Uint8Array
 
@@ -245,8 +198,10 @@ export const xxh64Into = (input: HashInput, out: Uint32Array, seed: Seed64 = 0):
   if (typeof input === 'string') {
     const len = encodeUtf8Scratch(input)
     lo = xxh64Core(utf8Scratch(), len, sh, sl)
-  } else {
+  } else if (input instanceof Uint8Array) {
     lo = xxh64Core(input, input.length, sh, sl)
+  } else {
+    throw new InvalidArgumentError(`input must be a string or a Uint8Array, got ${typeof input}`)
   }
   out[0] = rh
   out[1] = lo
@@ -273,34 +228,6 @@ export const xxh64 = (input: HashInput, seed: Seed64 = 0): bigint => {
 export const xxh64Hex = (input: HashInput, seed: Seed64 = 0): string => {
   xxh64Into(input, pair, seed)
   return pair[0].toString(16).padStart(8, '0') + pair[1].toString(16).padStart(8, '0')
-}
-
-/**
- * XXH32 of `input` as an unsigned 32-bit number. About 3× faster than
- * {@link xxh64}; good for positions on a 32-bit hash ring.
- *
- * @param seed - a 32-bit seed (taken modulo 2^32). @default 0
- */
-export const xxh32 = (input: HashInput, seed = 0): number => {
-  if (typeof input === 'string') {
-    const len = encodeUtf8Scratch(input)
-    return xxh32Core(utf8Scratch(), len, seed >>> 0)
-  }
-  return xxh32Core(input, input.length, seed >>> 0)
-}
-
-/**
- * A 32-bit finalizer (MurmurHash3 `fmix32`): a bijection on uint32 whose
- * output bits each depend on every input bit. Derives further well-spread
- * values from one hash cheaply.
- */
-export const mix32 = (x: number): number => {
-  x ^= x >>> 16
-  x = Math.imul(x, 0x85ebca6b)
-  x ^= x >>> 13
-  x = Math.imul(x, 0xc2b2ae35)
-  x ^= x >>> 16
-  return x >>> 0
 }
 
 /**

@@ -21,7 +21,8 @@
  *
  * @module
  */
-export { xxh32, xxh64, xxh64Hex, xxh64Into, type HashInput, type Seed64 } from './hash64.js'
+export { xxh64, xxh64Hex, xxh64Into, type HashInput, type Seed64 } from './hash64.js'
+export { xxh32 } from './xxh32.js'
 export { JumpHash, type JumpKey } from './jump-hash.js'
 export { HashRing, type HashRingOptions } from './hash-ring.js'
 export { Rendezvous } from './rendezvous.js'

@@ -19,6 +19,7 @@ export interface ScheduledEvent {
 const before = (x: ScheduledEvent, y: ScheduledEvent): boolean =>
   x.time < y.time || (x.time === y.time && x.seq < y.seq)
 
+/** The scheduler behind a {@link VirtualClock}: a min-heap by `(time, seq)`. */
 export class EventQueue {
   private readonly heap: ScheduledEvent[] = []
   private nextSeq = 0

@@ -5,6 +5,7 @@
  * @module
  */
 import { InvalidArgumentError } from '../errors.js'
+import type { TraceEvent } from './network-trace.js'
 
 /** A range of one-way delays, in milliseconds of virtual time. */
 export interface LatencyRange {
@@ -61,11 +62,24 @@ export interface InMemoryNetworkOptions extends LinkOptions {
    * @default drainMicrotasks
    */
   settle?: () => Promise<void>
+  /**
+   * How many of the most recent {@link TraceEvent}s `trace()` keeps
+   * (`Infinity` keeps all, 0 none).
+   * @default 1000
+   */
+  traceLimit?: number
+  /**
+   * Called with every trace event as it happens (even when `traceLimit` is
+   * 0), e.g. to stream a failing run to a log.
+   * @default none
+   */
+  onTrace?: (event: TraceEvent) => void
 }
 
 /** {@link LinkOptions} with every field set. */
 export type ResolvedLinkOptions = Required<LinkOptions>
 
+/** What a link does when no option says otherwise. */
 export const DEFAULT_LINK_OPTIONS: ResolvedLinkOptions = Object.freeze({
   latency: Object.freeze({ min: 1, max: 10 }),
   loss: 0,
@@ -73,7 +87,11 @@ export const DEFAULT_LINK_OPTIONS: ResolvedLinkOptions = Object.freeze({
   reorder: 0
 })
 
+/** Default of {@link InMemoryNetworkOptions.maxFrameSize}: 16 MiB. */
 export const DEFAULT_MAX_FRAME_SIZE = 16 * 1024 * 1024
+
+/** Default of {@link InMemoryNetworkOptions.traceLimit}. */
+export const DEFAULT_TRACE_LIMIT = 1000
 
 const checkProbability = (p: number, what: string): number => {
   if (typeof p !== 'number' || !(p >= 0 && p <= 1)) throw new InvalidArgumentError(`${what} must be a probability in [0, 1], got ${p}`)

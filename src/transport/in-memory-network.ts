@@ -27,18 +27,23 @@
  *   frames have arrived.
  * - At `reorder: 0` each directed link is FIFO, even with jittered latency
  *   (duplicates excepted).
+ * - `trace()` (the last `traceLimit` events) and `formatTrace()` show what
+ *   happened to every frame: print them when a simulation fails. Two
+ *   networks with the same seed and the same script trace identically.
  *
  * @module
  */
-import type { Clock, TimerHandle } from '../components.js'
+import type { Clock } from '../components.js'
 import { InvalidArgumentError, TransportClosedError } from '../errors.js'
 import { Prng } from '../testing/prng.js'
-import type { ScheduledEvent } from './event-queue.js'
 import {
-  DEFAULT_LINK_OPTIONS, DEFAULT_MAX_FRAME_SIZE, resolveLinkOptions,
+  DEFAULT_LINK_OPTIONS, DEFAULT_MAX_FRAME_SIZE, DEFAULT_TRACE_LIMIT, resolveLinkOptions,
   type InMemoryNetworkOptions, type LinkOptions, type ResolvedLinkOptions
 } from './in-memory-network-options.js'
 import { InMemoryTransport, type LinkLayer } from './in-memory-transport.js'
+import { Cuts, LinkTable } from './link-table.js'
+import { PeerClocks } from './peer-clocks.js'
+import { TraceBuffer, fnv1a32, formatTraceEvent, type DropReason, type TraceEvent } from './network-trace.js'
 import { peerId, type PeerId, type Transport } from './transport.js'
 import { VirtualClock } from './virtual-clock.js'
 
@@ -54,39 +59,29 @@ export interface NetworkStats {
   duplicated: number
 }
 
-type LinkTable<T> = Map<PeerId, Map<PeerId, T>>
-const getLink = <T>(table: LinkTable<T>, from: PeerId, to: PeerId): T | undefined => table.get(from)?.get(to)
-const setLink = <T>(table: LinkTable<T>, from: PeerId, to: PeerId, value: T): void => {
-  let row = table.get(from)
-  if (row === undefined) table.set(from, (row = new Map()))
-  row.set(to, value)
-}
-const deleteLink = <T>(table: LinkTable<T>, from: PeerId, to: PeerId): void => {
-  const row = table.get(from)
-  if (row !== undefined && row.delete(to) && row.size === 0) table.delete(from)
-}
-const forgetPeer = <T>(table: LinkTable<T>, id: PeerId): void => {
-  table.delete(id)
-  for (const [from, row] of table) if (row.delete(id) && row.size === 0) table.delete(from)
-}
-
+/**
+ * A seeded simulated network on a virtual clock; see the module
+ * documentation for an example and its semantics.
+ */
 export class InMemoryNetwork implements LinkLayer {
-  /** The virtual clock: inject it as the `clock` component of every peer. */
+  /** The virtual clock: inject it (or {@link clockFor}) as the `clock` component of every peer. */
   readonly clock: VirtualClock
+  /** Largest frame `send` accepts, in bytes. */
   readonly maxFrameSize: number
   private readonly prng: Prng
   private defaults: ResolvedLinkOptions
-  private readonly overrides: LinkTable<LinkOptions> = new Map()
-  private readonly blocked: LinkTable<true> = new Map()
-  /** Partition group of each listed peer; unlisted peers share group -1. */
-  private groups: Map<PeerId, number> | undefined
+  private readonly overrides = new LinkTable<LinkOptions>()
+  private readonly cuts = new Cuts()
   /** In-order delivery time of the last FIFO frame on each link. */
-  private readonly fifo: LinkTable<number> = new Map()
+  private readonly fifo = new LinkTable<number>()
   private readonly live = new Map<PeerId, InMemoryTransport>()
   private incarnations = 0
-  private readonly crashes = new Map<PeerId, number>()
-  private readonly timers = new Map<PeerId, Set<ScheduledEvent>>()
+  private readonly peerClocks: PeerClocks
   private readonly counters: NetworkStats = { sent: 0, delivered: 0, dropped: 0, duplicated: 0 }
+  private readonly traceBuffer: TraceBuffer
+  private readonly onTrace: ((event: TraceEvent) => void) | undefined
+  private readonly tracing: boolean
+  private frames = 0
 
   constructor (options: InMemoryNetworkOptions = {}) {
     this.prng = new Prng(options.seed ?? 0)
@@ -95,11 +90,39 @@ export class InMemoryNetwork implements LinkLayer {
     if (!(maxFrameSize >= 0)) throw new InvalidArgumentError(`maxFrameSize must be >= 0, got ${maxFrameSize}`)
     this.maxFrameSize = maxFrameSize
     this.clock = new VirtualClock(options.settle === undefined ? {} : { settle: options.settle })
+    this.peerClocks = new PeerClocks(this.clock)
+    const traceLimit = options.traceLimit ?? DEFAULT_TRACE_LIMIT
+    if (!(traceLimit >= 0) || (Number.isFinite(traceLimit) && !Number.isInteger(traceLimit))) {
+      throw new InvalidArgumentError(`traceLimit must be an integer >= 0 or Infinity, got ${traceLimit}`)
+    }
+    if (options.onTrace !== undefined && typeof options.onTrace !== 'function') throw new InvalidArgumentError('onTrace must be a function')
+    this.traceBuffer = new TraceBuffer(traceLimit)
+    this.onTrace = options.onTrace
+    this.tracing = traceLimit > 0 || this.onTrace !== undefined
+  }
+
+  /**
+   * The last `traceLimit` events (see {@link TraceEvent}), oldest first. Two
+   * networks with the same seed driven by the same script have equal traces.
+   */
+  trace (): TraceEvent[] {
+    return this.traceBuffer.toArray()
+  }
+
+  /** The last `last` kept trace events (all by default), one line each: print it when a test fails. */
+  formatTrace (last = Infinity): string {
+    const events = this.traceBuffer.toArray()
+    return events.slice(Math.max(0, events.length - last)).map(formatTraceEvent).join('\n')
   }
 
   /** A snapshot of the frame counters. */
   get stats (): NetworkStats {
     return { ...this.counters }
+  }
+
+  /** The attached transport with this id, if any (not closed, not crashed). */
+  getTransport (id: PeerId | string): Transport | undefined {
+    return this.live.get(peerId(id))
   }
 
   /** The ids of the attached (not closed, not crashed) transports, in creation order. */
@@ -123,6 +146,7 @@ export class InMemoryNetwork implements LinkLayer {
       this.clock.schedule(now, () => { if (this.isLive(t) && this.isLive(other)) t.join(other.id, other.incarnation) })
     }
     this.live.set(pid, t)
+    this.record({ type: 'attach', time: now, peer: pid, incarnation: t.incarnation })
     return t
   }
 
@@ -135,10 +159,8 @@ export class InMemoryNetwork implements LinkLayer {
   crash (id: PeerId | string): void {
     const t = this.attached(id)
     t.crashed = true
-    this.crashes.set(t.id, (this.crashes.get(t.id) ?? 0) + 1)
-    const timers = this.timers.get(t.id)
-    if (timers !== undefined) for (const timer of timers) this.clock.clearTimeout(timer as unknown as TimerHandle)
-    this.timers.delete(t.id)
+    this.record({ type: 'crash', time: this.clock.now(), peer: t.id })
+    this.peerClocks.crash(t.id)
     this.remove(t, new TransportClosedError(`${t.id} crashed`))
   }
 
@@ -154,25 +176,7 @@ export class InMemoryNetwork implements LinkLayer {
    * afterwards (get a new one for the restarted peer).
    */
   clockFor (id: PeerId | string): Clock {
-    const pid = peerId(id)
-    const epoch = this.crashes.get(pid) ?? 0
-    return {
-      now: () => this.clock.now(),
-      setTimeout: (fn, ms) => {
-        if ((this.crashes.get(pid) ?? 0) !== epoch) return {} as TimerHandle
-        let set = this.timers.get(pid)
-        if (set === undefined) this.timers.set(pid, (set = new Set()))
-        const owned = set
-        const handle = this.clock.setTimeout(() => { owned.delete(event); fn() }, ms)
-        const event = handle as unknown as ScheduledEvent
-        owned.add(event)
-        return handle
-      },
-      clearTimeout: (handle) => {
-        this.timers.get(pid)?.delete(handle as unknown as ScheduledEvent)
-        this.clock.clearTimeout(handle)
-      }
-    }
+    return this.peerClocks.clockFor(peerId(id))
   }
 
   /**
@@ -181,41 +185,40 @@ export class InMemoryNetwork implements LinkLayer {
    * Replaces any earlier partition; `partition()` removes it.
    */
   partition (...groups: ReadonlyArray<ReadonlyArray<PeerId | string>>): void {
-    const map = new Map<PeerId, number>()
-    groups.forEach((group, i) => {
-      for (const id of group) {
-        const pid = peerId(id)
-        if (map.has(pid)) throw new InvalidArgumentError(`${pid} is in more than one partition group`)
-        map.set(pid, i)
-      }
-    })
-    this.groups = groups.length === 0 ? undefined : map
+    const ids = groups.map((g) => g.map((id) => peerId(id)))
+    this.cuts.partition(ids)
+    this.record({ type: 'partition', time: this.clock.now(), groups: ids })
   }
 
   /** Drops every frame from `from` to `to` (one way) until {@link unblock} or {@link heal}. */
   block (from: PeerId | string, to: PeerId | string): void {
-    setLink(this.blocked, peerId(from), peerId(to), true)
+    this.cuts.block(peerId(from), peerId(to))
+    this.record({ type: 'block', time: this.clock.now(), from: peerId(from), to: peerId(to) })
   }
 
+  /** Lets frames from `from` to `to` through again (a partition may still cut them). */
   unblock (from: PeerId | string, to: PeerId | string): void {
-    deleteLink(this.blocked, peerId(from), peerId(to))
+    this.cuts.unblock(peerId(from), peerId(to))
+    this.record({ type: 'unblock', time: this.clock.now(), from: peerId(from), to: peerId(to) })
   }
 
   /** Removes the partition and every block. Link options stay. */
   heal (): void {
-    this.groups = undefined
-    this.blocked.clear()
+    this.cuts.heal()
+    this.record({ type: 'heal', time: this.clock.now() })
   }
 
   /** Whether a frame from `from` to `to` would cross the current cuts. */
   canReach (from: PeerId | string, to: PeerId | string): boolean {
-    const f = peerId(from)
-    const t = peerId(to)
-    if (getLink(this.blocked, f, t) === true) return false
-    return this.groups === undefined || (this.groups.get(f) ?? -1) === (this.groups.get(t) ?? -1)
+    return this.cuts.canReach(peerId(from), peerId(to))
   }
 
-  /** Changes the defaults of every link (those without their own options). */
+  /**
+   * Changes the defaults of every link (per-link options still win where they
+   * set a field).
+   *
+   * @throws {InvalidArgumentError} on a bad latency range or probability.
+   */
   setOptions (options: LinkOptions): void {
     this.defaults = resolveLinkOptions(this.defaults, options)
   }
@@ -224,6 +227,8 @@ export class InMemoryNetwork implements LinkLayer {
    * Gives the directed link `from → to` its own options (for a delay spike,
    * a lossy hop), replacing earlier ones for that link; what they leave out
    * follows the network's defaults. `setLinkOptions(a, b, {})` resets it.
+   *
+   * @throws {InvalidArgumentError} on a bad latency range or probability.
    */
   setLinkOptions (from: PeerId | string, to: PeerId | string, options: LinkOptions): void {
     resolveLinkOptions(this.defaults, options) // validates
@@ -232,8 +237,8 @@ export class InMemoryNetwork implements LinkLayer {
     if (options.loss !== undefined) own.loss = options.loss
     if (options.duplicate !== undefined) own.duplicate = options.duplicate
     if (options.reorder !== undefined) own.reorder = options.reorder
-    if (Object.keys(own).length === 0) deleteLink(this.overrides, peerId(from), peerId(to))
-    else setLink(this.overrides, peerId(from), peerId(to), own)
+    if (Object.keys(own).length === 0) this.overrides.delete(peerId(from), peerId(to))
+    else this.overrides.set(peerId(from), peerId(to), own)
   }
 
   /** Runs the next scheduled event (a delivery, a join or leave, a timer). */
@@ -253,6 +258,15 @@ export class InMemoryNetwork implements LinkLayer {
    */
   runUntilIdle (maxSteps?: number): number {
     return this.clock.runUntilIdle(maxSteps)
+  }
+
+  /**
+   * Runs every event due up to the absolute virtual time `time`, then sets
+   * the clock to it (a no-op if `time` is not later than now).
+   */
+  runTo (time: number, maxSteps?: number): number {
+    if (typeof time !== 'number' || Number.isNaN(time)) throw new InvalidArgumentError(`runTo() needs a time, got ${time}`)
+    return this.clock.runFor(Math.max(0, time - this.clock.now()), maxSteps)
   }
 
   /** Runs until `done()` holds or `maxTime` ms pass; returns whether it held. */
@@ -278,52 +292,72 @@ export class InMemoryNetwork implements LinkLayer {
   /** @internal Called by a transport's `send` and `broadcast`. */
   transmit (sender: InMemoryTransport, to: PeerId, frame: Uint8Array): void {
     this.counters.sent++
-    const receiver = this.live.get(to)
-    if (receiver === undefined || !this.canReach(sender.id, to)) {
-      this.counters.dropped++
-      return
-    }
-    const link = this.linkOptions(sender.id, to)
-    if (link.loss > 0 && this.prng.bool(link.loss)) {
-      this.counters.dropped++
-      return
-    }
+    const id = ++this.frames
     const now = this.clock.now()
+    const from = sender.id
+    if (this.tracing) this.record({ type: 'send', time: now, frame: id, from, to, size: frame.byteLength, digest: fnv1a32(frame) })
+    const receiver = this.live.get(to)
+    if (receiver === undefined) return this.drop(id, from, to, 'no-peer')
+    if (!this.canReach(from, to)) return this.drop(id, from, to, 'partition')
+    const link = this.linkOptions(from, to)
+    if (link.loss > 0 && this.prng.bool(link.loss)) return this.drop(id, from, to, 'loss')
     const { min, max } = link.latency
     let at = now + min + this.prng.next() * (max - min)
-    if (link.reorder > 0 && this.prng.bool(link.reorder)) {
+    const reordered = link.reorder > 0 && this.prng.bool(link.reorder)
+    if (reordered) {
       at += 1 + this.prng.next() * (2 * Math.max(max, 1) - 1)
     } else {
-      const last = getLink(this.fifo, sender.id, to)
+      const last = this.fifo.get(from, to)
       if (last !== undefined && at < last) at = last
-      setLink(this.fifo, sender.id, to, at)
+      this.fifo.set(from, to, at)
     }
-    this.scheduleDelivery(sender, receiver, frame.slice(), at)
+    this.record({ type: 'schedule', time: now, frame: id, from, to, at, reordered })
+    this.scheduleDelivery(id, sender, receiver, frame.slice(), at)
     if (link.duplicate > 0 && this.prng.bool(link.duplicate)) {
       this.counters.duplicated++
-      this.scheduleDelivery(sender, receiver, frame.slice(), at + this.prng.next() * Math.max(max, 1))
+      const copyAt = at + this.prng.next() * Math.max(max, 1)
+      this.record({ type: 'duplicate', time: now, frame: id, from, to, at: copyAt })
+      this.scheduleDelivery(id, sender, receiver, frame.slice(), copyAt)
     }
   }
 
   /** @internal Called by a transport's `close`. */
   detach (t: InMemoryTransport): void {
-    if (this.isLive(t)) this.remove(t, undefined)
-    else t.shutdown()
+    if (this.isLive(t)) {
+      this.record({ type: 'close', time: this.clock.now(), peer: t.id })
+      this.remove(t, undefined)
+    } else {
+      t.shutdown()
+    }
   }
 
-  private scheduleDelivery (sender: InMemoryTransport, receiver: InMemoryTransport, frame: Uint8Array, at: number): void {
+  private scheduleDelivery (id: number, sender: InMemoryTransport, receiver: InMemoryTransport, frame: Uint8Array, at: number): void {
     this.clock.schedule(at, () => {
-      if (!this.isLive(receiver) || sender.crashed || !this.canReach(sender.id, receiver.id)) {
-        this.counters.dropped++
-        return
-      }
+      const reason: DropReason | undefined = !this.isLive(receiver)
+        ? 'receiver-gone'
+        : sender.crashed ? 'sender-crashed' : !this.canReach(sender.id, receiver.id) ? 'partition' : undefined
+      if (reason !== undefined) return this.drop(id, sender.id, receiver.id, reason)
       this.counters.delivered++
+      if (this.tracing) {
+        this.record({ type: 'deliver', time: this.clock.now(), frame: id, from: sender.id, to: receiver.id, size: frame.byteLength, digest: fnv1a32(frame) })
+      }
       receiver.deliver(sender.id, frame)
     })
   }
 
+  private drop (frame: number, from: PeerId, to: PeerId, reason: DropReason): void {
+    this.counters.dropped++
+    this.record({ type: 'drop', time: this.clock.now(), frame, from, to, reason })
+  }
+
+  private record (event: TraceEvent): void {
+    if (!this.tracing) return
+    this.traceBuffer.push(event)
+    this.onTrace?.(event)
+  }
+
   private linkOptions (from: PeerId, to: PeerId): ResolvedLinkOptions {
-    const own = getLink(this.overrides, from, to)
+    const own = this.overrides.get(from, to)
     return own === undefined ? this.defaults : { ...this.defaults, ...own }
   }
 
@@ -345,10 +379,10 @@ export class InMemoryNetwork implements LinkLayer {
     this.live.delete(t.id)
     const now = this.clock.now()
     for (const other of this.live.values()) {
-      const at = t.crashed ? now : Math.max(now, getLink(this.fifo, t.id, other.id) ?? now)
+      const at = t.crashed ? now : Math.max(now, this.fifo.get(t.id, other.id) ?? now)
       this.clock.schedule(at, () => { if (this.isLive(other)) other.leave(t.id, t.incarnation) })
     }
-    forgetPeer(this.fifo, t.id)
+    this.fifo.forget(t.id)
     t.shutdown(err)
   }
 }

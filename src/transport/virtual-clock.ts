@@ -56,6 +56,7 @@ export interface VirtualClockOptions {
   settle?: () => Promise<void>
 }
 
+/** A {@link Clock} on simulated time; see the module documentation. */
 export class VirtualClock implements Clock {
   private readonly queue = new EventQueue()
   private readonly settle: () => Promise<void>

@@ -25,6 +25,14 @@ describe('README examples', () => {
     expect(notes).toEqual({ n1: 'draft from the laptop', n2: 'idea from the phone' })
   })
 
+  it('crdts example runs', async () => {
+    const { basket, profile, concurrent, later } = await import('../../examples/crdts.js')
+    expect(basket).toEqual([['milk'], ['milk']])
+    expect(profile).toEqual([{ likes: 3, profile: { name: ['Ada'] } }, { likes: 3, profile: { name: ['Ada'] } }])
+    expect(concurrent).toBe(true)
+    expect(later).toBe(true)
+  })
+
   it('hashing example runs', async () => {
     const { owner, replicas } = await import('../../examples/hashing.js')
     expect(typeof owner).toBe('string')
