@@ -14,7 +14,6 @@ export default defineConfig({
   },
   test: {
     include: ['test/**/*.test.ts'],
-    exclude: process.env.AEGIS_SKIP_BROWSER === '1' ? ['test/browser/**'] : [],
     environment: 'node',
     testTimeout: 60_000,
     hookTimeout: 120_000
