@@ -95,7 +95,10 @@ export class MapContainer extends Base {
     const o: { [key: string]: JsonValue } = {}
     for (const k of this.keys().sort()) {
       const v = this.jsonAt(k)
-      if (v !== undefined) Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
+      if (v === undefined) continue
+      // plain assignment is twice as fast; only '__proto__' needs defineProperty
+      if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true })
+      else o[k] = v
     }
     return o
   }

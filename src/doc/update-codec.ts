@@ -130,22 +130,29 @@ const writeDotRuns = (e: encoding.Encoder, n: number, rOf: (i: number) => number
   }
 }
 
+/**
+ * Timestamps as runs `(start − previous end, (length − 1) · 2 + step)`: a run
+ * either repeats one timestamp (step 0, one transaction) or counts up by one
+ * per entry (step 1, the HLC's logical counter across back-to-back
+ * transactions), so both cases cost a few bytes per run, not per entry.
+ */
 const writeTimeRuns = (e: encoding.Encoder, entries: ValueEntry[]): void => {
   const runs: number[] = []
   let i = 0
   while (i < entries.length) {
     const t = entries[i].t
+    const step = i + 1 < entries.length && entries[i + 1].t === t + 1 ? 1 : 0
     let len = 1
-    while (i + len < entries.length && entries[i + len].t === t) len++
-    runs.push(t, len)
+    while (i + len < entries.length && entries[i + len].t === t + step * len) len++
+    runs.push(t, len, step)
     i += len
   }
-  encoding.writeVarUint(e, runs.length / 2)
+  encoding.writeVarUint(e, runs.length / 3)
   let prev = 0
-  for (let k = 0; k < runs.length; k += 2) {
+  for (let k = 0; k < runs.length; k += 3) {
     encoding.writeVarInt(e, runs[k] - prev)
-    encoding.writeVarUint(e, runs[k + 1] - 1)
-    prev = runs[k]
+    encoding.writeVarUint(e, (runs[k + 1] - 1) * 2 + runs[k + 2])
+    prev = runs[k] + runs[k + 2] * (runs[k + 1] - 1)
   }
 }
 
@@ -342,10 +349,13 @@ const readValueEntries = (d: Decoder, nReplicas: number): ValueEntry[] => {
   let t = 0
   for (let k = 0; k < runs; k++) {
     t += readVarInt(d, 'timestamp')
-    if (t < 0 || t > Number.MAX_SAFE_INTEGER) throw new DecodeError('timestamp out of range')
-    const len = readVarUint(d, 'time run length') + 1
+    const x = readVarUint(d, 'time run length')
+    const step = x % 2
+    const len = (x - step) / 2 + 1
     if (filled + len > n) throw new DecodeError(`time runs cover more than the ${n} entries declared`)
-    for (let i = 0; i < len; i++, filled++) out[filled] = { r: rs[filled], s: ss[filled], t, v: null }
+    if (t < 0 || t + step * (len - 1) > Number.MAX_SAFE_INTEGER) throw new DecodeError('timestamp out of range')
+    for (let i = 0; i < len; i++, filled++) out[filled] = { r: rs[filled], s: ss[filled], t: t + step * i, v: null }
+    t += step * (len - 1)
   }
   if (filled !== n) throw new DecodeError(`time runs cover ${filled} of ${n} entries`)
   return out

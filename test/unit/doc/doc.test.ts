@@ -38,6 +38,16 @@ describe('Doc map', () => {
     expect(d.toJSON()).toEqual({ m: { y: { nested: [1, 'two', null, true] } } })
   })
 
+  it('a "__proto__" key is plain data in toJSON, not a prototype', () => {
+    const a = mk('a')
+    a.map('m').set('__proto__', { polluted: true })
+    a.map('m').set('x', 1)
+    const json = a.map('m').toJSON()
+    expect(Object.getPrototypeOf(json)).toBe(Object.prototype)
+    expect(Object.keys(json)).toEqual(['__proto__', 'x'])
+    expect((json as Record<string, unknown>).polluted).toBeUndefined()
+  })
+
   it('stores a copy: later mutation of the caller’s object does not leak in', () => {
     const d = mk('a')
     const v = { a: [1] }
@@ -244,6 +254,25 @@ describe('Doc state-vector sync', () => {
     expect(second).toBeLessThan(first / 20)
     expect(b.toJSON()).toEqual(a.toJSON())
     expect(syncVia(a, b)).toBeLessThan(8) // nothing left to send
+  })
+
+  it('keeps every timestamp through the state encoding (runs of equal and of counting timestamps)', () => {
+    // a frozen wall clock makes the HLC count its logical part: per-set
+    // transactions give timestamps that rise by one, a transaction repeats one
+    const a = mk('a', () => 1_000)
+    const x = mk('x', () => 1_000)
+    for (let i = 0; i < 300; i++) a.map('m').set('key-' + i, 'a')
+    a.transact(() => { for (let i = 300; i < 350; i++) a.map('m').set('key-' + i, 'a') })
+    for (let i = 349; i >= 0; i--) x.map('m').set('key-' + i, 'x') // reverse order: rising timestamps meet falling ones
+    const b = mk('b')
+    b.applyUpdate(a.encodeStateAsUpdate()) // b holds a's values with decoded timestamps
+    const fromX = x.encodeStateAsUpdate()
+    a.applyUpdate(fromX)
+    b.applyUpdate(fromX)
+    expect(b.toJSON()).toEqual(a.toJSON())
+    const m = a.map('m')
+    const winners = new Set(Array.from({ length: 300 }, (_, i) => m.get('key-' + i)))
+    expect(winners).toEqual(new Set(['a', 'x'])) // the comparison really depended on each timestamp
   })
 
   it('carries removals the other side has not seen, with no tombstones', () => {
