@@ -6,7 +6,8 @@ import { dts } from 'rollup-plugin-dts'
 const entries = {
   index: 'src/index.ts',
   transport: 'src/transport/index.ts',
-  testing: 'src/testing/index.ts'
+  testing: 'src/testing/index.ts',
+  sync: 'src/sync/index.ts'
 }
 const external = (id) => id === 'lib0' || id.startsWith('lib0/')
 
@@ -24,10 +25,12 @@ export default [
     plugins: [typescript({ tsconfig: './tsconfig.json', declaration: false, declarationMap: false, sourceMap: true, outDir: 'dist', rootDir: 'src' })],
     treeshake: { moduleSideEffects: false }
   },
-  ...Object.entries(entries).map(([name, input]) => ({
-    input,
+  {
+    // one build for all entries: types used by several entries (Doc, errors)
+    // live in shared chunks, so they are the same type everywhere
+    input: entries,
     external,
-    output: { file: `dist/${name}.d.ts`, format: 'es' },
+    output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
     plugins: [dts({ tsconfig: './tsconfig.json' })]
-  }))
+  }
 ]

@@ -9,7 +9,8 @@ export default defineConfig({
     alias: [
       { find: /^aegis-replication$/, replacement: src('index.ts') },
       { find: /^aegis-replication\/transport$/, replacement: src('transport/index.ts') },
-      { find: /^aegis-replication\/testing$/, replacement: src('testing/index.ts') }
+      { find: /^aegis-replication\/testing$/, replacement: src('testing/index.ts') },
+      { find: /^aegis-replication\/sync$/, replacement: src('sync/index.ts') }
     ]
   },
   test: {

@@ -483,3 +483,13 @@ export const decodeUpdate = (bytes: Uint8Array): DecodedUpdate => decodeWith('up
   const keep = state ? readRanges(d, nReplicas, 'keep set') : []
   return { state, replicas, cc, containers, removals, keep }
 })
+
+let emptyUpdate: Uint8Array | undefined
+
+/** Whether `update` is the encoding of "nothing to send" (what `encodeStateAsUpdate(sv)` returns when the other side has everything). */
+export const isEmptyUpdate = (update: Uint8Array): boolean => {
+  emptyUpdate ??= encodeUpdate({ state: false, replicaIds: [], cc: [], parts: [], removals: [], keep: null })
+  if (update.length !== emptyUpdate.length) return false
+  for (let i = 0; i < update.length; i++) if (update[i] !== emptyUpdate[i]) return false
+  return true
+}

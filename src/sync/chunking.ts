@@ -1,0 +1,130 @@
+/**
+ * Large messages travel as chunks under the transport's frame limit (a big
+ * offline edit must still sync over a WebSocket or a data channel with a
+ * message cap), and are put back together on the other side within a
+ * memory bound.
+ *
+ * @module
+ */
+import { DecodeError, InvalidArgumentError } from '../errors.js'
+import { type ChunkMessage, encodeMessage, MessageType } from './messages.js'
+
+/** Bytes a chunk frame needs besides its payload (version, type, 3 varuints, length). */
+const CHUNK_OVERHEAD = 2 + 3 * 8 + 5
+
+/** The smallest frame limit chunking can work with. */
+export const MIN_FRAME_BYTES = 256
+
+/** Default largest message accepted after reassembly: 64 MiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+/**
+ * Splits `frame` into chunk frames of at most `maxFrameBytes` each, or
+ * returns `[frame]` when it fits. `id` tells concurrent chunked messages of
+ * one sender apart.
+ */
+export const splitFrame = (frame: Uint8Array, maxFrameBytes: number, id: number): Uint8Array[] => {
+  if (!Number.isSafeInteger(maxFrameBytes) || maxFrameBytes < MIN_FRAME_BYTES) {
+    throw new InvalidArgumentError(`maxFrameBytes must be an integer ≥ ${MIN_FRAME_BYTES}, got ${maxFrameBytes}`)
+  }
+  if (frame.length <= maxFrameBytes) return [frame]
+  const payload = maxFrameBytes - CHUNK_OVERHEAD
+  const count = Math.ceil(frame.length / payload)
+  const out: Uint8Array[] = new Array(count)
+  for (let index = 0; index < count; index++) {
+    const bytes = frame.subarray(index * payload, Math.min(frame.length, (index + 1) * payload))
+    out[index] = encodeMessage({ type: MessageType.Chunk, id, index, count, bytes })
+  }
+  return out
+}
+
+/** Options of {@link Reassembler}. */
+export interface ReassemblerOptions {
+  /**
+   * Largest message accepted after reassembly, in bytes.
+   * @default DEFAULT_MAX_MESSAGE_BYTES (64 MiB)
+   */
+  maxMessageBytes?: number
+  /**
+   * How many partly received messages are kept; past that the oldest is
+   * dropped (on a lossy link its missing chunks may never come).
+   * @default 4
+   */
+  maxPending?: number
+}
+
+interface Partial {
+  count: number
+  got: number
+  bytes: number
+  parts: Array<Uint8Array | undefined>
+}
+
+/** Puts chunked messages of one sender back together. */
+export class Reassembler {
+  private readonly maxMessageBytes: number
+  private readonly maxPending: number
+  private readonly pending = new Map<number, Partial>()
+  /** Ids completed lately: a late duplicate of their chunks is ignored. */
+  private readonly recent: number[] = []
+
+  constructor (options: ReassemblerOptions = {}) {
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    this.maxPending = options.maxPending ?? 4
+  }
+
+  /** Bytes held by partly received messages. */
+  get bufferedBytes (): number {
+    let n = 0
+    for (const p of this.pending.values()) n += p.bytes
+    return n
+  }
+
+  /**
+   * Takes one chunk; returns the whole frame once its last chunk is in.
+   * Duplicate chunks are ignored.
+   *
+   * @throws {DecodeError} when the chunks contradict each other or the
+   *   message grows past `maxMessageBytes` (the partial message is dropped).
+   */
+  push (c: ChunkMessage): Uint8Array | undefined {
+    let p = this.pending.get(c.id)
+    if (p === undefined && this.recent.includes(c.id)) return undefined
+    if (p === undefined) {
+      if (c.count > this.maxMessageBytes) {
+        throw new DecodeError(`a chunked message of ${c.count} chunks cannot fit ${this.maxMessageBytes} bytes`)
+      }
+      p = { count: c.count, got: 0, bytes: 0, parts: [] }
+      this.pending.set(c.id, p)
+      if (this.pending.size > this.maxPending) {
+        const oldest = this.pending.keys().next().value as number
+        this.pending.delete(oldest)
+      }
+    } else if (p.count !== c.count) {
+      this.pending.delete(c.id)
+      throw new DecodeError(`chunk ${c.index} of message ${c.id} says ${c.count} chunks, earlier ones said ${p.count}`)
+    }
+    if (p.parts[c.index] !== undefined) return undefined
+    if (p.bytes + c.bytes.length > this.maxMessageBytes) {
+      this.pending.delete(c.id)
+      throw new DecodeError(`chunked message ${c.id} is larger than ${this.maxMessageBytes} bytes`)
+    }
+    p.parts[c.index] = c.bytes
+    p.got++
+    p.bytes += c.bytes.length
+    if (p.got < p.count) return undefined
+    this.pending.delete(c.id)
+    this.recent.push(c.id)
+    if (this.recent.length > 16) this.recent.shift()
+    const out = new Uint8Array(p.bytes)
+    let at = 0
+    for (const part of p.parts as Uint8Array[]) { out.set(part, at); at += part.length }
+    return out
+  }
+
+  /** Drops every partial message (e.g. when the connection closes). */
+  clear (): void {
+    this.pending.clear()
+    this.recent.length = 0
+  }
+}

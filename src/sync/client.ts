@@ -1,0 +1,368 @@
+/**
+ * The client side of the sync protocol, for one connection carrying any
+ * number of rooms. Pure: the driver (a provider) hands it frames and calls
+ * `connected()`, `disconnected()` and `tick()`; it hands back frames.
+ *
+ * Per room: on connect it sends `join` with the doc's state vector; the hub
+ * answers `joined`, `sync-step-2` (what the client lacks) and `sync-step-1`
+ * (its own vector), which the client answers with one `update` holding
+ * everything the hub lacks — edits made offline included. Then live updates
+ * flow both ways; the hub acknowledges each client update once it is
+ * durable, and `pending` counts local updates not yet acknowledged. Lost
+ * frames (on lossy transports) are repaired by resending unacknowledged
+ * updates and re-joining rooms that never finished the handshake.
+ *
+ * @module
+ */
+import { ObservableV2 } from 'lib0/observable'
+import type { Doc } from '../doc/doc.js'
+import { isEmptyUpdate } from '../doc/update-codec.js'
+import { DecodeError, InvalidArgumentError } from '../errors.js'
+import { silentLogger, type Logger } from '../components.js'
+import {
+  Access, DEFAULT_MAX_FRAME_BYTES, decodeMessage, encodeMessage, ErrorCode, MessageType,
+  type RoomMessage, type SyncMessage
+} from './messages.js'
+import { DEFAULT_MAX_MESSAGE_BYTES, Reassembler, splitFrame } from './chunking.js'
+
+/** Options of {@link SyncClient}. */
+export interface SyncClientOptions {
+  /** Sends one frame to the hub (the driver's socket). */
+  send: (frame: Uint8Array) => void
+  /** Milliseconds, for resend timing. @default Date.now */
+  now?: () => number
+  /** Largest frame to send; larger messages go as chunks. @default DEFAULT_MAX_FRAME_BYTES (1 MiB) */
+  maxFrameBytes?: number
+  /** Largest message accepted after reassembly. @default DEFAULT_MAX_MESSAGE_BYTES (64 MiB) */
+  maxMessageBytes?: number
+  /** Resend an unacknowledged update, or a join that got no answer, after this many ms. @default 5000 */
+  resendAfterMs?: number
+  /**
+   * Ask the hub for anything missed (send the state vector again) this
+   * often; repairs updates lost on lossy links (WebRTC unreliable, the
+   * simulator). @default 30000
+   */
+  resyncEveryMs?: number
+  /** @default silentLogger */
+  logger?: Logger
+}
+
+/** Options of one room, see {@link SyncClient.addRoom}. */
+export interface ClientRoomOptions {
+  /** Handed to the hub's `auth(token, room)`. @default '' */
+  token?: string
+  /** Ask for write access; a read-only client never sends updates. @default 'write' */
+  access?: Access
+}
+
+/** Where a room's handshake stands. */
+export type RoomStatus = 'offline' | 'joining' | 'synced' | 'denied'
+
+/** Events of {@link ClientRoom}. */
+export interface ClientRoomEvents {
+  /** The handshake finished: both sides hold what the other had. */
+  synced: (room: ClientRoom) => void
+  status: (status: RoomStatus) => void
+  /** The number of local updates the hub has not yet acknowledged changed. */
+  pending: (pending: number) => void
+  /** The hub refused something in this room (denied, read-only, bad update). */
+  error: (err: { code: ErrorCode, reason: string }) => void
+  /** A y-protocols awareness update for this room arrived. */
+  awareness: (update: Uint8Array) => void
+}
+
+interface Pending { update: Uint8Array, count: number, sentAt: number }
+
+/** One room of a {@link SyncClient}: a doc kept in sync with the hub's copy. */
+export class ClientRoom extends ObservableV2<ClientRoomEvents> {
+  readonly name: string
+  readonly doc: Doc
+  readonly token: string
+  readonly wantAccess: Access
+  /** The access the hub granted, once joined. */
+  access: Access | undefined = undefined
+  private _status: RoomStatus = 'offline'
+  private gotStep2 = false
+  private answeredStep1 = false
+  private joinSentAt = 0
+  private resyncAt = 0
+  private seq = 0
+  private readonly inFlight = new Map<number, Pending>()
+  /** Local updates made while offline or before the handshake answered. */
+  private unsent = 0
+  private readonly onUpdate: (update: Uint8Array, origin: unknown) => void
+
+  constructor (private readonly client: SyncClient, name: string, doc: Doc, options: ClientRoomOptions) {
+    super()
+    this.name = name
+    this.doc = doc
+    this.token = options.token ?? ''
+    this.wantAccess = options.access ?? Access.Write
+    this.onUpdate = (update, origin) => { if (origin !== this) this.local(update) }
+    doc.on('update', this.onUpdate)
+  }
+
+  get status (): RoomStatus { return this._status }
+  get synced (): boolean { return this._status === 'synced' }
+
+  /** Local updates the hub has not acknowledged as durable. */
+  get pending (): number {
+    let n = this.unsent
+    for (const p of this.inFlight.values()) n += p.count
+    return n
+  }
+
+  /** Sends a y-protocols awareness update to the room. */
+  sendAwareness (update: Uint8Array): void {
+    if (this._status === 'offline' || this._status === 'denied') return
+    this.client.sendMessage({ type: MessageType.Awareness, room: this.name, update })
+  }
+
+  /** @internal */
+  join (): void {
+    if (this._status === 'denied') return
+    this.gotStep2 = false
+    this.answeredStep1 = false
+    this.setStatus('joining')
+    this.joinSentAt = this.resyncAt = this.client.now()
+    this.client.sendMessage({
+      type: MessageType.Join, room: this.name, token: this.token, access: this.wantAccess, stateVector: this.doc.encodeStateVector()
+    })
+  }
+
+  /** @internal */
+  offline (): void {
+    // what was in flight may or may not have reached the hub: the next
+    // handshake's diff covers it either way
+    for (const p of this.inFlight.values()) this.unsent += p.count
+    this.inFlight.clear()
+    this.answeredStep1 = false
+    if (this._status !== 'denied') this.setStatus('offline')
+  }
+
+  /** @internal */
+  receive (m: RoomMessage): void {
+    switch (m.type) {
+      case MessageType.Joined:
+        this.access = m.access
+        break
+      case MessageType.SyncStep2:
+        this.doc.applyUpdate(m.update, this)
+        this.gotStep2 = true
+        this.maybeSynced()
+        break
+      case MessageType.SyncStep1:
+        this.answerStep1(m.stateVector)
+        break
+      case MessageType.Update:
+        this.doc.applyUpdate(m.update, this)
+        break
+      case MessageType.Ack:
+        this.ack(m.from, m.to)
+        break
+      case MessageType.Awareness:
+        this.emit('awareness', [m.update])
+        break
+      case MessageType.Error:
+        this.refused(m.code, m.reason)
+        break
+      default:
+        throw new DecodeError(`a hub does not send message type ${m.type}`)
+    }
+  }
+
+  /** @internal resend what seems lost */
+  tick (now: number, resendAfterMs: number, resyncEveryMs: number): void {
+    if (this._status === 'joining' && now - this.joinSentAt >= resendAfterMs) {
+      this.join()
+      return
+    }
+    if (!this.answeredStep1) return
+    if (now - this.resyncAt >= resyncEveryMs) {
+      // anti-entropy: ask for anything a lost frame kept from us
+      this.resyncAt = now
+      this.client.sendMessage({ type: MessageType.SyncStep1, room: this.name, stateVector: this.doc.encodeStateVector() })
+    }
+    for (const [seq, p] of this.inFlight) {
+      if (now - p.sentAt < resendAfterMs) continue
+      p.sentAt = now
+      this.client.sendMessage({ type: MessageType.Update, room: this.name, seq, update: p.update })
+    }
+  }
+
+  /** @internal */
+  detach (): void {
+    this.doc.off('update', this.onUpdate)
+    this.offline()
+  }
+
+  private answerStep1 (stateVector: Uint8Array): void {
+    const count = this.pending
+    this.inFlight.clear()
+    this.unsent = 0
+    if (this.wantAccess === Access.Write && this.access !== Access.Read) {
+      const diff = this.doc.encodeStateAsUpdate(stateVector)
+      if (count > 0 || !isEmptyUpdate(diff)) this.sendUpdate(diff, Math.max(count, 1))
+    }
+    this.emitPending()
+    this.answeredStep1 = true
+    this.maybeSynced()
+  }
+
+  private local (update: Uint8Array): void {
+    if (this.wantAccess !== Access.Write || this.access === Access.Read) return
+    // once the hub's vector is answered, the hub has everything older
+    if (this.answeredStep1 && this._status !== 'offline') this.sendUpdate(update, 1)
+    else this.unsent++
+    this.emitPending()
+  }
+
+  private sendUpdate (update: Uint8Array, count: number): void {
+    const seq = ++this.seq
+    this.inFlight.set(seq, { update, count, sentAt: this.client.now() })
+    this.client.sendMessage({ type: MessageType.Update, room: this.name, seq, update })
+  }
+
+  private ack (from: number, to: number): void {
+    const before = this.pending
+    for (const seq of [...this.inFlight.keys()]) if (seq >= from && seq <= to) this.inFlight.delete(seq)
+    if (this.pending !== before) this.emitPending()
+  }
+
+  private refused (code: ErrorCode, reason: string): void {
+    if (code === ErrorCode.Denied) this.setStatus('denied')
+    if (code === ErrorCode.ReadOnly) {
+      this.access = Access.Read
+      this.inFlight.clear()
+      this.unsent = 0
+      this.emitPending()
+    }
+    this.emit('error', [{ code, reason }])
+  }
+
+  private maybeSynced (): void {
+    if (this._status === 'joining' && this.gotStep2 && this.answeredStep1) {
+      this.setStatus('synced')
+      this.emit('synced', [this])
+    }
+  }
+
+  private setStatus (s: RoomStatus): void {
+    if (this._status === s) return
+    this._status = s
+    this.emit('status', [s])
+  }
+
+  private emitPending (): void { this.emit('pending', [this.pending]) }
+}
+
+/** The client side of one connection to a hub, with its rooms. */
+export class SyncClient {
+  private readonly rooms = new Map<string, ClientRoom>()
+  private readonly sendFrame: (frame: Uint8Array) => void
+  private readonly maxFrameBytes: number
+  private readonly resendAfterMs: number
+  private readonly resyncEveryMs: number
+  private readonly reassembler: Reassembler
+  private readonly logger: Logger
+  private chunkId = 0
+  private isConnected = false
+  /** @internal */
+  readonly now: () => number
+
+  constructor (options: SyncClientOptions) {
+    if (typeof options?.send !== 'function') throw new InvalidArgumentError('SyncClient needs a send(frame) function')
+    this.sendFrame = options.send
+    this.now = options.now ?? (() => Date.now())
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+    this.resendAfterMs = options.resendAfterMs ?? 5000
+    this.resyncEveryMs = options.resyncEveryMs ?? 30_000
+    this.reassembler = new Reassembler({ maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES })
+    this.logger = options.logger ?? silentLogger
+  }
+
+  /** Whether the driver reported the link up. */
+  get online (): boolean { return this.isConnected }
+
+  /** Adds a room; joins it at once when connected. One doc per room name. */
+  addRoom (name: string, doc: Doc, options: ClientRoomOptions = {}): ClientRoom {
+    if (typeof name !== 'string' || name.length === 0) throw new InvalidArgumentError('a room name must be a non-empty string')
+    if (this.rooms.has(name)) throw new InvalidArgumentError(`room ${JSON.stringify(name)} is already open on this connection`)
+    const room = new ClientRoom(this, name, doc, options)
+    this.rooms.set(name, room)
+    if (this.isConnected) room.join()
+    return room
+  }
+
+  /** Leaves a room and stops syncing its doc. */
+  removeRoom (name: string): void {
+    const room = this.rooms.get(name)
+    if (room === undefined) return
+    if (this.isConnected) this.sendMessage({ type: MessageType.Leave, room: name })
+    room.detach()
+    this.rooms.delete(name)
+  }
+
+  room (name: string): ClientRoom | undefined { return this.rooms.get(name) }
+
+  /** The driver's link is up: (re)join every room. */
+  connected (): void {
+    this.isConnected = true
+    for (const room of this.rooms.values()) room.join()
+  }
+
+  /** The driver's link went down. */
+  disconnected (): void {
+    this.isConnected = false
+    this.reassembler.clear()
+    for (const room of this.rooms.values()) room.offline()
+  }
+
+  /** Call every second or so: resends what seems lost on lossy links. */
+  tick (): void {
+    if (!this.isConnected) return
+    const now = this.now()
+    for (const room of this.rooms.values()) room.tick(now, this.resendAfterMs, this.resyncEveryMs)
+  }
+
+  /**
+   * Handles one frame from the hub.
+   *
+   * @throws {DecodeError} for a frame that cannot be decoded; nothing was
+   *   applied, and the driver should close the connection with
+   *   `ErrorCode.BadMessage`.
+   */
+  receive (frame: Uint8Array): void {
+    let m: SyncMessage = decodeMessage(frame)
+    if (m.type === MessageType.Chunk) {
+      const whole = this.reassembler.push(m)
+      if (whole === undefined) return
+      m = decodeMessage(whole)
+      if (m.type === MessageType.Chunk) throw new DecodeError('a chunked message holds another chunk')
+    }
+    if (m.type === MessageType.Error && m.room === '') {
+      this.logger.warn('hub reported a connection error', { code: m.code, reason: m.reason })
+      return
+    }
+    const room = this.rooms.get(m.room)
+    if (room === undefined) {
+      this.logger.debug('message for a room not open here', { room: m.room, type: m.type })
+      return
+    }
+    room.receive(m)
+  }
+
+  /** Closes every room. */
+  destroy (): void {
+    for (const name of [...this.rooms.keys()]) this.removeRoom(name)
+  }
+
+  /** @internal */
+  sendMessage (m: SyncMessage): void {
+    if (!this.isConnected) return
+    const frame = encodeMessage(m)
+    if (frame.length <= this.maxFrameBytes) { this.sendFrame(frame); return }
+    this.chunkId = (this.chunkId + 1) % 0x40000000
+    for (const c of splitFrame(frame, this.maxFrameBytes, this.chunkId)) this.sendFrame(c)
+  }
+}

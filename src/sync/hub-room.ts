@@ -1,0 +1,166 @@
+/**
+ * One room on a hub: the hub's replica of the doc, its members and the
+ * durable log of what they sent. Pure: storage and connections are handed
+ * in. An update is applied (which validates it), persisted, then
+ * acknowledged to its sender and relayed to the other members; joins wait
+ * for earlier writes to be durable, so a state vector the hub sends never
+ * covers anything it could still lose.
+ *
+ * @module
+ */
+import type { Doc } from '../doc/doc.js'
+import { DecodeError } from '../errors.js'
+import { silentLogger, type Logger } from '../components.js'
+import { isEmptyUpdate } from '../doc/update-codec.js'
+import { Access, ErrorCode, MessageType, type SyncMessage } from './messages.js'
+
+/** Where a room's updates become durable (the hub's write-ahead log, or memory in tests). */
+export interface RoomStore {
+  /** Resolves once `update` is durable. */
+  append (update: Uint8Array): Promise<void>
+}
+
+/** A member connection as a room sees it. */
+export interface RoomPeer {
+  /** For logs. */
+  readonly id: string
+  /** Sends a message (the connection encodes and chunks it). */
+  send (m: SyncMessage): void
+}
+
+/** Options of {@link HubRoom}. */
+export interface HubRoomOptions {
+  /** @default silentLogger */
+  logger?: Logger
+}
+
+/** A room on a hub. */
+export class HubRoom {
+  readonly name: string
+  readonly doc: Doc
+  private readonly store: RoomStore
+  private readonly logger: Logger
+  private readonly members = new Map<RoomPeer, Access>()
+  /** Serializes persistence: each write starts after the previous one is durable. */
+  private queue: Promise<void> = Promise.resolve()
+  private writes = 0
+  private failed: Error | undefined
+
+  constructor (name: string, doc: Doc, store: RoomStore, options: HubRoomOptions = {}) {
+    this.name = name
+    this.doc = doc
+    this.store = store
+    this.logger = options.logger ?? silentLogger
+  }
+
+  /** Member connections. */
+  get size (): number { return this.members.size }
+
+  /** Updates persisted since the room was opened. */
+  get persisted (): number { return this.writes }
+
+  /** Resolves once every accepted update is durable. */
+  flush (): Promise<void> { return this.queue }
+
+  /** Adds a member and runs the handshake: `joined`, then `sync-step-2` and `sync-step-1` once durable. */
+  join (peer: RoomPeer, access: Access, stateVector: Uint8Array): Promise<void> {
+    this.members.set(peer, access)
+    peer.send({ type: MessageType.Joined, room: this.name, access })
+    return this.queue.then(() => {
+      if (!this.members.has(peer)) return
+      this.answer(peer, stateVector)
+      peer.send({ type: MessageType.SyncStep1, room: this.name, stateVector: this.doc.encodeStateVector() })
+    })
+  }
+
+  /** Removes a member. */
+  leave (peer: RoomPeer): void { this.members.delete(peer) }
+
+  /** Whether `peer` is a member. */
+  has (peer: RoomPeer): boolean { return this.members.has(peer) }
+
+  /** Handles a room message from a member. */
+  receive (peer: RoomPeer, m: SyncMessage): void {
+    const access = this.members.get(peer)
+    if (access === undefined) {
+      peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.Denied, reason: 'join the room before sending to it' })
+      return
+    }
+    switch (m.type) {
+      case MessageType.Update:
+      case MessageType.SyncStep2:
+        if (access !== Access.Write) {
+          this.logger.warn('refused an update from a read-only member', { room: this.name, peer: peer.id })
+          peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.ReadOnly, reason: 'this connection may only read this room' })
+          return
+        }
+        this.update(peer, m.type === MessageType.Update ? m.seq : 0, m.update)
+        return
+      case MessageType.SyncStep1:
+        void this.queue.then(() => { if (this.members.has(peer)) this.answer(peer, m.stateVector) })
+        return
+      case MessageType.Awareness:
+        for (const other of this.members.keys()) if (other !== peer) other.send(m)
+        return
+      case MessageType.Leave:
+        this.leave(peer)
+        return
+      default:
+        peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.BadMessage, reason: `a client does not send message type ${m.type}` })
+    }
+  }
+
+  private answer (peer: RoomPeer, stateVector: Uint8Array): void {
+    let update: Uint8Array
+    try {
+      update = this.doc.encodeStateAsUpdate(stateVector)
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err
+      this.logger.warn('bad state vector', { room: this.name, peer: peer.id, error: err.message })
+      peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.BadMessage, reason: err.message })
+      return
+    }
+    peer.send({ type: MessageType.SyncStep2, room: this.name, update })
+  }
+
+  private update (peer: RoomPeer, seq: number, bytes: Uint8Array): void {
+    if (this.failed !== undefined) {
+      peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.Internal, reason: `room storage failed: ${this.failed.message}; retry later` })
+      return
+    }
+    let fresh: Uint8Array | undefined
+    const catchFresh = (u: Uint8Array): void => { fresh = u }
+    this.doc.on('update', catchFresh)
+    try {
+      this.doc.applyUpdate(bytes, peer)
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err
+      this.logger.warn('refused a malformed update', { room: this.name, peer: peer.id, error: err.message })
+      peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.BadMessage, reason: err.message })
+      return
+    } finally {
+      this.doc.off('update', catchFresh)
+    }
+    const news = fresh !== undefined && !isEmptyUpdate(fresh) ? fresh : undefined
+    const write = news === undefined
+      ? this.queue
+      : this.queue.then(() => this.failed !== undefined ? Promise.reject(this.failed) : this.store.append(news)).then(() => { this.writes++ })
+    // the queue itself never rejects: later joins and acks still run
+    this.queue = write.catch((err: unknown) => {
+      if (this.failed === undefined) {
+        this.failed = err instanceof Error ? err : new Error(String(err))
+        this.logger.error('room storage failed: updates are no longer accepted', { room: this.name, error: String(err) })
+      }
+    })
+    write.then(() => {
+      if (news !== undefined) {
+        for (const other of this.members.keys()) {
+          if (other !== peer) other.send({ type: MessageType.Update, room: this.name, seq: 0, update: news })
+        }
+      }
+      if (seq > 0 && this.members.has(peer)) peer.send({ type: MessageType.Ack, room: this.name, from: seq, to: seq })
+    }, () => {
+      peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.Internal, reason: 'room storage failed; retry later' })
+    })
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * The sync protocol: a state-vector handshake per room, live updates with
+ * durable acknowledgements, awareness relay and chunking of large messages,
+ * many rooms over one connection. Pure state machines: providers and the
+ * hub drive them with sockets, timers and storage.
+ *
+ * @module
+ */
+export {
+  PROTOCOL_VERSION, DEFAULT_MAX_FRAME_BYTES, MAX_ROOM_NAME_BYTES, MAX_TOKEN_BYTES,
+  MessageType, Access, ErrorCode, encodeMessage, decodeMessage
+} from './messages.js'
+export type {
+  SyncMessage, RoomMessage, JoinMessage, JoinedMessage, SyncStep1Message, SyncStep2Message, UpdateMessage,
+  AckMessage, AwarenessMessage, LeaveMessage, ErrorMessage, ChunkMessage
+} from './messages.js'
+export { splitFrame, Reassembler, MIN_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from './chunking.js'
+export type { ReassemblerOptions } from './chunking.js'
+export { SyncClient, ClientRoom } from './client.js'
+export type { SyncClientOptions, ClientRoomOptions, ClientRoomEvents, RoomStatus } from './client.js'
+export { HubRoom } from './hub-room.js'
+export type { RoomStore, RoomPeer, HubRoomOptions } from './hub-room.js'
+export { SyncServer, ServerConnection } from './server.js'
+export type { SyncServerOptions, ConnectionIO, ConnectionStats, AuthDecision } from './server.js'
+export {
+  Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates, modifyAwarenessUpdate,
+  decodeAwarenessUpdate, encodeAwarenessEntries, DEFAULT_AWARENESS_TIMEOUT_MS, MAX_AWARENESS_ENTRIES, MAX_AWARENESS_STATE_BYTES
+} from './awareness.js'
+export type {
+  AwarenessOptions, AwarenessMeta, AwarenessChanges, AwarenessEvents, AwarenessEntry, AwarenessState
+} from './awareness.js'

@@ -1,0 +1,318 @@
+/**
+ * The hub side of the sync protocol for many connections: decodes and
+ * reassembles frames, enforces size and rate limits, asks `auth` about each
+ * room a connection joins, and routes messages to {@link HubRoom}s, which
+ * the driver opens lazily. Pure: the driver owns sockets, timers and disks.
+ *
+ * A malformed, oversized or too-fast connection is told why and closed; the
+ * other connections and the rooms carry on.
+ *
+ * @module
+ */
+import { DecodeError, InvalidArgumentError } from '../errors.js'
+import { silentLogger, type Logger } from '../components.js'
+import {
+  Access, DEFAULT_MAX_FRAME_BYTES, decodeMessage, encodeMessage, ErrorCode, MessageType,
+  type JoinMessage, type SyncMessage
+} from './messages.js'
+import { DEFAULT_MAX_MESSAGE_BYTES, Reassembler, splitFrame } from './chunking.js'
+import type { HubRoom, RoomPeer } from './hub-room.js'
+
+/** What `auth` answers for a token and a room. */
+export type AuthDecision = 'read' | 'write' | 'deny'
+
+/** Options of {@link SyncServer}. */
+export interface SyncServerOptions {
+  /** Opens (loads) a room; called once per room while it has members. */
+  openRoom: (name: string) => Promise<HubRoom>
+  /** Called when a room's last member leaves; the driver may unload it. */
+  roomIdle?: (room: HubRoom) => void
+  /** Decides what a token may do in a room. @default every token may write */
+  auth?: (token: string, room: string) => AuthDecision | Promise<AuthDecision>
+  /** Largest frame sent or accepted. @default DEFAULT_MAX_FRAME_BYTES (1 MiB) */
+  maxFrameBytes?: number
+  /** Largest message after reassembly. @default DEFAULT_MAX_MESSAGE_BYTES (64 MiB) */
+  maxMessageBytes?: number
+  /** Messages per second a connection may send on average. @default 500 */
+  messagesPerSecond?: number
+  /** Bytes per second a connection may send on average. @default 16 MiB */
+  bytesPerSecond?: number
+  /** Seconds of burst above the averages. @default 4 */
+  burstSeconds?: number
+  /** Rooms one connection may join. @default 1000 */
+  maxRoomsPerConnection?: number
+  /** Milliseconds. @default Date.now */
+  now?: () => number
+  /** @default silentLogger */
+  logger?: Logger
+}
+
+/** What the driver gives the server for each connection. */
+export interface ConnectionIO {
+  send (frame: Uint8Array): void
+  /** Close the socket with a WebSocket close code (4xxx) and a reason. */
+  close (code: number, reason: string): void
+}
+
+/** Counters for metrics. */
+export interface ConnectionStats {
+  framesIn: number
+  bytesIn: number
+  framesOut: number
+  bytesOut: number
+}
+
+/** One client connection on the hub. */
+export class ServerConnection implements RoomPeer {
+  readonly id: string
+  readonly stats: ConnectionStats = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 }
+  private readonly rooms = new Map<string, Promise<HubRoom | undefined>>()
+  private readonly reassembler: Reassembler
+  private chunkId = 0
+  private closed = false
+  private msgTokens: number
+  private byteTokens: number
+  private lastRefill: number
+
+  constructor (private readonly server: SyncServer, id: string, private readonly io: ConnectionIO) {
+    this.id = id
+    this.reassembler = new Reassembler({ maxMessageBytes: server.maxMessageBytes })
+    this.msgTokens = server.messagesPerSecond * server.burstSeconds
+    this.byteTokens = server.bytesPerSecond * server.burstSeconds
+    this.lastRefill = server.now()
+  }
+
+  /** Rooms this connection has joined (or is joining). */
+  get roomNames (): string[] { return [...this.rooms.keys()] }
+
+  /** Sends a message, chunked when it is over the frame limit. */
+  send (m: SyncMessage): void {
+    if (this.closed) return
+    const frame = encodeMessage(m)
+    const frames = frame.length <= this.server.maxFrameBytes
+      ? [frame]
+      : splitFrame(frame, this.server.maxFrameBytes, (this.chunkId = (this.chunkId + 1) % 0x40000000))
+    for (const f of frames) {
+      this.stats.framesOut++
+      this.stats.bytesOut += f.length
+      this.io.send(f)
+    }
+  }
+
+  /** Handles one frame from the client. Never throws: bad input closes this connection. */
+  receive (frame: Uint8Array): void {
+    if (this.closed) return
+    this.stats.framesIn++
+    this.stats.bytesIn += frame.length
+    if (!this.withinRate(frame.length)) {
+      this.fail(ErrorCode.RateLimited, `more than ${this.server.messagesPerSecond} messages or ${this.server.bytesPerSecond} bytes per second`)
+      return
+    }
+    if (frame.length > this.server.maxFrameBytes) {
+      this.fail(ErrorCode.TooLarge, `a frame of ${frame.length} bytes is over the limit of ${this.server.maxFrameBytes}; send larger messages as chunks`)
+      return
+    }
+    let m: SyncMessage
+    try {
+      m = decodeMessage(frame)
+      if (m.type === MessageType.Chunk) {
+        const whole = this.reassembler.push(m)
+        if (whole === undefined) return
+        m = decodeMessage(whole)
+        if (m.type === MessageType.Chunk) throw new DecodeError('a chunked message holds another chunk')
+      }
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err
+      const tooLarge = /larger than|cannot fit/.test(err.message)
+      this.fail(tooLarge ? ErrorCode.TooLarge : ErrorCode.BadMessage, err.message)
+      return
+    }
+    this.dispatch(m)
+  }
+
+  /** The socket closed: leave every room. */
+  disconnected (): void {
+    if (this.closed && this.rooms.size === 0) return
+    this.closed = true
+    this.reassembler.clear()
+    for (const name of [...this.rooms.keys()]) this.leaveRoom(name)
+    this.server.forget(this)
+  }
+
+  private dispatch (m: Exclude<SyncMessage, { type: typeof MessageType.Chunk }>): void {
+    if (m.type === MessageType.Join) { this.join(m); return }
+    const pending = this.rooms.get(m.room)
+    if (pending === undefined) {
+      this.send({ type: MessageType.Error, room: m.room, code: ErrorCode.Denied, reason: 'join the room before sending to it' })
+      return
+    }
+    if (m.type === MessageType.Leave) { this.leaveRoom(m.room); return }
+    // chained on the join, so messages keep their order while auth and loading run
+    this.rooms.set(m.room, pending.then(room => {
+      if (room !== undefined && !this.closed) room.receive(this, m)
+      return room
+    }))
+  }
+
+  private join (m: JoinMessage): void {
+    const prev = this.rooms.get(m.room)
+    if (prev !== undefined) {
+      // a re-join on the same connection (its answer was lost): handshake again
+      this.rooms.set(m.room, prev.then(room => {
+        if (room === undefined || this.closed) return this.closed ? undefined : this.server.admit(this, m)
+        void room.join(this, this.granted.get(m.room) ?? Access.Read, m.stateVector)
+        return room
+      }))
+      return
+    }
+    if (this.rooms.size >= this.server.maxRoomsPerConnection) {
+      this.send({ type: MessageType.Error, room: m.room, code: ErrorCode.Denied, reason: `a connection may join at most ${this.server.maxRoomsPerConnection} rooms` })
+      return
+    }
+    this.rooms.set(m.room, this.server.admit(this, m))
+  }
+
+  /** @internal access granted per room */
+  readonly granted = new Map<string, Access>()
+
+  private leaveRoom (name: string): void {
+    const pending = this.rooms.get(name)
+    this.rooms.delete(name)
+    this.granted.delete(name)
+    if (pending !== undefined) void pending.then(room => { if (room !== undefined) this.server.left(room, this) })
+  }
+
+  private withinRate (bytes: number): boolean {
+    const s = this.server
+    const now = s.now()
+    const dt = Math.max(0, now - this.lastRefill) / 1000
+    this.lastRefill = now
+    this.msgTokens = Math.min(s.messagesPerSecond * s.burstSeconds, this.msgTokens + dt * s.messagesPerSecond)
+    this.byteTokens = Math.min(s.bytesPerSecond * s.burstSeconds, this.byteTokens + dt * s.bytesPerSecond)
+    this.msgTokens -= 1
+    this.byteTokens -= bytes
+    return this.msgTokens >= 0 && this.byteTokens >= 0
+  }
+
+  private fail (code: ErrorCode, reason: string): void {
+    this.server.logger.warn('closing a misbehaving connection', { connection: this.id, code, reason })
+    this.send({ type: MessageType.Error, room: '', code, reason })
+    this.closed = true
+    this.io.close(code, reason.slice(0, 120))
+    this.disconnected()
+  }
+}
+
+/** The hub's sync endpoint: connections in, rooms behind. */
+export class SyncServer {
+  /** @internal */ readonly maxFrameBytes: number
+  /** @internal */ readonly maxMessageBytes: number
+  /** @internal */ readonly messagesPerSecond: number
+  /** @internal */ readonly bytesPerSecond: number
+  /** @internal */ readonly burstSeconds: number
+  /** @internal */ readonly maxRoomsPerConnection: number
+  /** @internal */ readonly now: () => number
+  /** @internal */ readonly logger: Logger
+  private readonly options: SyncServerOptions
+  private readonly connections = new Set<ServerConnection>()
+  private readonly rooms = new Map<string, Promise<HubRoom>>()
+  /** Joins in progress per room (auth or loading still running). */
+  private readonly joining = new Map<string, number>()
+
+  constructor (options: SyncServerOptions) {
+    if (typeof options?.openRoom !== 'function') throw new InvalidArgumentError('SyncServer needs an openRoom(name) function')
+    this.options = options
+    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+    this.messagesPerSecond = options.messagesPerSecond ?? 500
+    this.bytesPerSecond = options.bytesPerSecond ?? 16 * 1024 * 1024
+    this.burstSeconds = options.burstSeconds ?? 4
+    this.maxRoomsPerConnection = options.maxRoomsPerConnection ?? 1000
+    this.now = options.now ?? (() => Date.now())
+    this.logger = options.logger ?? silentLogger
+  }
+
+  /** Open connections. */
+  get connectionCount (): number { return this.connections.size }
+
+  /** Rooms open or opening. */
+  get roomNames (): string[] { return [...this.rooms.keys()] }
+
+  /** A new client connection. */
+  connect (id: string, io: ConnectionIO): ServerConnection {
+    const c = new ServerConnection(this, id, io)
+    this.connections.add(c)
+    return c
+  }
+
+  /** @internal auth, then open the room and join it */
+  async admit (conn: ServerConnection, m: JoinMessage): Promise<HubRoom | undefined> {
+    this.joining.set(m.room, (this.joining.get(m.room) ?? 0) + 1)
+    try {
+      return await this.admitNow(conn, m)
+    } finally {
+      const n = (this.joining.get(m.room) ?? 1) - 1
+      if (n === 0) this.joining.delete(m.room)
+      else this.joining.set(m.room, n)
+    }
+  }
+
+  private async admitNow (conn: ServerConnection, m: JoinMessage): Promise<HubRoom | undefined> {
+    let decision: AuthDecision
+    try {
+      decision = this.options.auth === undefined ? 'write' : await this.options.auth(m.token, m.room)
+    } catch (err) {
+      this.logger.error('auth failed', { room: m.room, connection: conn.id, error: String(err) })
+      decision = 'deny'
+    }
+    if (decision !== 'read' && decision !== 'write') {
+      this.logger.info('join denied', { room: m.room, connection: conn.id })
+      conn.send({ type: MessageType.Error, room: m.room, code: ErrorCode.Denied, reason: `access to room ${JSON.stringify(m.room)} denied` })
+      conn.granted.delete(m.room)
+      return undefined
+    }
+    const access = decision === 'write' && m.access === Access.Write ? Access.Write : Access.Read
+    let room: HubRoom
+    try {
+      room = await this.open(m.room)
+    } catch (err) {
+      this.logger.error('could not open room', { room: m.room, error: String(err) })
+      conn.send({ type: MessageType.Error, room: m.room, code: ErrorCode.Internal, reason: 'the hub could not open this room; retry later' })
+      return undefined
+    }
+    if (!this.connections.has(conn)) { this.left(room, conn); return undefined }
+    conn.granted.set(m.room, access)
+    this.logger.info('joined room', { room: m.room, connection: conn.id, access })
+    await room.join(conn, access, m.stateVector)
+    return room
+  }
+
+  /** @internal */
+  left (room: HubRoom, conn: ServerConnection): void {
+    room.leave(conn)
+    if (room.size === 0) this.options.roomIdle?.(room)
+  }
+
+  /**
+   * Forgets an idle room so the driver can unload it; refuses (false) when
+   * it has members again. The next join opens it anew through `openRoom`.
+   */
+  closeRoom (room: HubRoom): boolean {
+    if (room.size > 0 || this.joining.has(room.name)) return false
+    this.rooms.delete(room.name)
+    return true
+  }
+
+  /** @internal */
+  forget (conn: ServerConnection): void { this.connections.delete(conn) }
+
+  private open (name: string): Promise<HubRoom> {
+    let p = this.rooms.get(name)
+    if (p === undefined) {
+      p = this.options.openRoom(name)
+      this.rooms.set(name, p)
+      p.catch(() => { if (this.rooms.get(name) === p) this.rooms.delete(name) })
+    }
+    return p
+  }
+}
