@@ -1,5 +1,8 @@
 // ESM bundles and one .d.ts per subpath export (see package.json "exports").
-// lib0 stays external: it is a dependency, shared with the app's other code.
+// Dependencies stay external (shared with the app's other code), and so does
+// the package itself: adapters import the core through 'aegis-replication',
+// so an app that uses several entry points has one copy of the core.
+import { existsSync, readdirSync } from 'node:fs'
 import typescript from '@rollup/plugin-typescript'
 import { dts } from 'rollup-plugin-dts'
 
@@ -9,7 +12,12 @@ const entries = {
   testing: 'src/testing/index.ts',
   sync: 'src/sync/index.ts'
 }
-const external = (id) => id === 'lib0' || id.startsWith('lib0/')
+// every adapters/<name>/index.ts is the entry `aegis-replication/<name>`
+for (const name of existsSync('adapters') ? readdirSync('adapters') : []) {
+  if (existsSync(`adapters/${name}/index.ts`)) entries[name] = `adapters/${name}/index.ts`
+}
+const DEPENDENCIES = ['lib0', 'idb', 'ws', 'webrtc-adapter', 'comlink', 'aegis-replication']
+const external = (id) => id.startsWith('node:') || DEPENDENCIES.some(d => id === d || id.startsWith(`${d}/`))
 
 export default [
   {
@@ -22,7 +30,7 @@ export default [
       chunkFileNames: 'chunks/[name]-[hash].js',
       sourcemap: true
     },
-    plugins: [typescript({ tsconfig: './tsconfig.json', declaration: false, declarationMap: false, sourceMap: true, outDir: 'dist', rootDir: 'src' })],
+    plugins: [typescript({ tsconfig: './tsconfig.build.json', declaration: false, declarationMap: false, sourceMap: true, outDir: 'dist', rootDir: '.' })],
     treeshake: { moduleSideEffects: false }
   },
   {
@@ -31,6 +39,6 @@ export default [
     input: entries,
     external,
     output: { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts', chunkFileNames: 'chunks/[name]-[hash].d.ts' },
-    plugins: [dts({ tsconfig: './tsconfig.json' })]
+    plugins: [dts({ tsconfig: './tsconfig.build.json' })]
   }
 ]

@@ -1,16 +1,23 @@
+import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { defineConfig } from 'vitest/config'
 
-const src = (p: string): string => fileURLToPath(new URL(`./src/${p}`, import.meta.url))
+const root = (p: string): string => fileURLToPath(new URL(`./${p}`, import.meta.url))
+
+/** `aegis-replication/<name>` is `src/<name>/index.ts` or `adapters/<name>/index.ts`, as in the build. */
+const entry = (name: string): string =>
+  existsSync(root(`src/${name}/index.ts`)) ? root(`src/${name}/index.ts`) : root(`adapters/${name}/index.ts`)
 
 export default defineConfig({
   resolve: {
-    // examples and tests import the package by name, as users do
+    // examples, tests and adapters import the package by name, as users do
     alias: [
-      { find: /^aegis-replication$/, replacement: src('index.ts') },
-      { find: /^aegis-replication\/transport$/, replacement: src('transport/index.ts') },
-      { find: /^aegis-replication\/testing$/, replacement: src('testing/index.ts') },
-      { find: /^aegis-replication\/sync$/, replacement: src('sync/index.ts') }
+      { find: /^aegis-replication$/, replacement: root('src/index.ts') },
+      {
+        find: /^aegis-replication\/([a-z-]+)$/,
+        replacement: '$1',
+        customResolver: (id: string) => entry(id)
+      }
     ]
   },
   test: {

@@ -34,3 +34,5 @@ export {
   ShardUnavailableError, TransportClosedError, StorageError, InvalidArgumentError
 } from './errors.js'
 export type { JsonValue } from './codec/value.js'
+export { systemClock, systemRandom, silentLogger, consoleLogger } from './components.js'
+export type { Clock, Random, Logger, Components, TimerHandle } from './components.js'

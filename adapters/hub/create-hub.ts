@@ -1,0 +1,206 @@
+/**
+ * The hub (Node): a WebSocket endpoint on `ws` that relays and stores rooms.
+ * Rooms load lazily from `dataDir` when a client joins and unload after
+ * `idleMs` without members, so a hub holds many rooms in bounded memory.
+ * `GET /healthz` answers `{ status: 'ok' }`, `GET /metrics` the counters.
+ *
+ * @module
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { WebSocketServer, type WebSocket } from 'ws'
+import type { Logger } from 'aegis-replication'
+import { type AuthDecision, DEFAULT_MAX_FRAME_BYTES, HubRoom, type ServerConnection, SyncServer } from 'aegis-replication/sync'
+import { RoomStorage, roomDir } from './room-storage.js'
+import { jsonLineLogger } from './log.js'
+
+/** Options of {@link createHub}. */
+export interface HubOptions {
+  /** TCP port; 0 picks a free one. @default 4444 */
+  port?: number
+  /** Interface to listen on. @default '127.0.0.1' */
+  host?: string
+  /** Where rooms are stored (one write-ahead log per room). @default './.aegis-data' */
+  dataDir?: string
+  /** What a token may do in a room (sync or async). @default every token may write */
+  auth?: (token: string, room: string) => AuthDecision | Promise<AuthDecision>
+  /** Unload a room this long after its last member left (ms). @default 30000 */
+  idleMs?: number
+  /** Largest WebSocket frame in or out; bigger messages travel as chunks. @default 1 MiB */
+  maxFrameBytes?: number
+  /** Messages per second one connection may send. @default 500 */
+  messagesPerSecond?: number
+  /** Compact a room's log after this many updates. @default 1000 */
+  compactAfter?: number
+  /** fsync each update before acknowledging it (turn off only for throwaway hubs). @default true */
+  fsync?: boolean
+  /** Extra HTTP routes (e.g. the demo app): return true when handled. */
+  http?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>
+  /** One line per connection and room event. @default jsonLineLogger('info') (JSON lines on stdout) */
+  logger?: Logger
+}
+
+/** A running hub. */
+export interface Hub {
+  readonly port: number
+  /** `ws://host:port` */
+  readonly url: string
+  /** Counters, as served on `/metrics`. */
+  metrics (): HubMetrics
+  /** Stops accepting, closes every socket, flushes and closes every room. */
+  close (): Promise<void>
+}
+
+/** What `/metrics` reports. */
+export interface HubMetrics {
+  rooms: number
+  connections: number
+  bytesIn: number
+  bytesOut: number
+  framesIn: number
+  framesOut: number
+  uptimeMs: number
+}
+
+interface OpenRoom { room: HubRoom, storage: RoomStorage, idle?: ReturnType<typeof setTimeout> }
+
+/** Starts a hub; resolves once it listens. */
+export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
+  const host = options.host ?? '127.0.0.1'
+  const dataDir = options.dataDir ?? './.aegis-data'
+  const idleMs = options.idleMs ?? 30_000
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+  const logger = options.logger ?? jsonLineLogger('info')
+  const started = Date.now()
+  const open = new Map<string, OpenRoom>()
+  const totals = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 }
+  const conns = new Map<WebSocket, ServerConnection>()
+  let closing = false
+
+  const unloading = new Map<string, Promise<void>>()
+  const unload = (name: string): Promise<void> => {
+    const o = open.get(name)
+    if (o === undefined) return unloading.get(name) ?? Promise.resolve()
+    open.delete(name)
+    const done = (async () => {
+      await o.room.flush()
+      await o.storage.close()
+      logger.info('room unloaded', { room: name })
+    })().finally(() => unloading.delete(name))
+    unloading.set(name, done)
+    return done
+  }
+
+  const sync = new SyncServer({
+    auth: options.auth,
+    maxFrameBytes,
+    messagesPerSecond: options.messagesPerSecond,
+    logger,
+    openRoom: async (name) => {
+      const o = open.get(name)
+      if (o !== undefined) { clearTimeout(o.idle); return o.room }
+      await unloading.get(name) // one process opens a room's log at a time
+      const storage = await RoomStorage.open(roomDir(dataDir, name), 'hub', { compactAfter: options.compactAfter, fsync: options.fsync })
+      const room = new HubRoom(name, storage.doc, storage, { logger })
+      open.set(name, { room, storage })
+      const { records, tornBytesDropped } = storage.recovery
+      logger.info('room loaded', { room: name, records, tornBytesDropped })
+      return room
+    },
+    roomIdle: (room) => {
+      const o = open.get(room.name)
+      if (o === undefined) return
+      clearTimeout(o.idle)
+      o.idle = setTimeout(() => {
+        if (sync.closeRoom(room)) void unload(room.name).catch(err => logger.error('room unload failed', { room: room.name, error: String(err) }))
+      }, idleMs)
+      o.idle.unref?.()
+    }
+  })
+
+  const metrics = (): HubMetrics => {
+    const live = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 }
+    for (const c of conns.values()) {
+      live.bytesIn += c.stats.bytesIn; live.bytesOut += c.stats.bytesOut
+      live.framesIn += c.stats.framesIn; live.framesOut += c.stats.framesOut
+    }
+    return {
+      rooms: open.size,
+      connections: conns.size,
+      bytesIn: totals.bytesIn + live.bytesIn,
+      bytesOut: totals.bytesOut + live.bytesOut,
+      framesIn: totals.framesIn + live.framesIn,
+      framesOut: totals.framesOut + live.framesOut,
+      uptimeMs: Date.now() - started
+    }
+  }
+
+  const http: Server = createServer((req, res) => {
+    void (async () => {
+      if (options.http !== undefined && await options.http(req, res)) return
+      const path = (req.url ?? '/').split('?')[0]
+      if (req.method === 'GET' && path === '/healthz') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: closing ? 'closing' : 'ok' }))
+      } else if (req.method === 'GET' && path === '/metrics') {
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(metrics()))
+      } else {
+        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the hub serves WebSocket connections, /healthz and /metrics\n')
+      }
+    })().catch(err => {
+      logger.error('http handler failed', { url: req.url, error: String(err) })
+      if (!res.headersSent) res.writeHead(500).end()
+    })
+  })
+
+  // ws refuses frames over maxPayload itself (close 1009) before we see them
+  const wss = new WebSocketServer({ server: http, maxPayload: maxFrameBytes + 64 })
+  let nextId = 0
+  wss.on('connection', (ws, req) => {
+    const id = `c${++nextId}@${req.socket.remoteAddress ?? '?'}`
+    ws.binaryType = 'nodebuffer'
+    const conn = sync.connect(id, {
+      send: (frame) => { if (ws.readyState === ws.OPEN) ws.send(frame) },
+      close: (code, reason) => ws.close(code, reason)
+    })
+    conns.set(ws, conn)
+    logger.info('connection opened', { connection: id })
+    ws.on('message', (data, isBinary) => {
+      if (!isBinary) { conn.receive(new Uint8Array(0)); return } // text frames are malformed
+      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
+      conn.receive(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength))
+    })
+    ws.on('close', (code) => {
+      const s = conn.stats
+      totals.bytesIn += s.bytesIn; totals.bytesOut += s.bytesOut; totals.framesIn += s.framesIn; totals.framesOut += s.framesOut
+      conns.delete(ws)
+      conn.disconnected()
+      logger.info('connection closed', { connection: id, code, rooms: conn.roomNames.length })
+    })
+    ws.on('error', (err) => logger.warn('connection error', { connection: id, error: err.message }))
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    http.once('error', reject)
+    http.listen(options.port ?? 4444, host, () => { http.off('error', reject); resolve() })
+  })
+  const port = (http.address() as AddressInfo).port
+  logger.info('hub listening', { url: `ws://${host}:${port}`, dataDir })
+
+  return {
+    port,
+    url: `ws://${host}:${port}`,
+    metrics,
+    close: async () => {
+      if (closing) return
+      closing = true
+      for (const ws of conns.keys()) ws.close(1001, 'hub shutting down')
+      await new Promise<void>(resolve => wss.close(() => resolve()))
+      for (const ws of conns.keys()) ws.terminate()
+      for (const o of open.values()) clearTimeout(o.idle)
+      await Promise.all([...open.keys()].map(unload))
+      await new Promise<void>(resolve => http.close(() => resolve()))
+      http.closeAllConnections?.()
+      logger.info('hub closed', {})
+    }
+  }
+}
