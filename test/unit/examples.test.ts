@@ -33,6 +33,11 @@ describe('README examples', () => {
     expect(later).toBe(true)
   })
 
+  it('hub example starts and stops a hub', async () => {
+    const { url } = await import('../../examples/hub.js')
+    expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
+  })
+
   it('hashing example runs', async () => {
     const { owner, replicas } = await import('../../examples/hashing.js')
     expect(typeof owner).toBe('string')
