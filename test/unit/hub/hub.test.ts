@@ -13,7 +13,8 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { Doc, silentLogger } from 'aegis-replication'
-import { ErrorCode, SyncClient, type ClientRoom, type ClientRoomOptions } from 'aegis-replication/sync'
+import { encodeMessage, ErrorCode, MessageType, SyncClient, type ClientRoom, type ClientRoomOptions } from 'aegis-replication/sync'
+import { Prng } from 'aegis-replication/testing'
 import { createHub, type Hub, type HubOptions } from 'aegis-replication/hub'
 
 const dirs: string[] = []
@@ -150,6 +151,41 @@ describe('hub', () => {
     const other = new Doc({ replicaId: 'o' })
     await (await connect(hub.url)).join('r', other)
     expect(other.toJSON()).toEqual({ m: { still: 'works' } })
+  })
+
+  it('fuzz: random and mutated frames from many clients never take the hub down or disturb a good client', async () => {
+    const hub = await startHub({ messagesPerSecond: 100_000 })
+    const good = await connect(hub.url)
+    const dg = new Doc({ replicaId: 'good' })
+    const rg = await good.join('r', dg)
+    // valid frames to mutate: a join, an update, a state vector request
+    const sample = new Doc({ replicaId: 'sample' })
+    sample.map('m').set('k', 'v')
+    const frames = [
+      encodeMessage({ type: MessageType.Join, room: 'r', token: '', access: 'write', stateVector: sample.encodeStateVector() }),
+      encodeMessage({ type: MessageType.Update, room: 'r', seq: 1, update: sample.encodeStateAsUpdate() }),
+      encodeMessage({ type: MessageType.SyncStep1, room: 'r', stateVector: sample.encodeStateVector() })
+    ]
+    const prng = new Prng(1234)
+    let closedByHub = 0
+    for (let c = 0; c < 30; c++) {
+      const evil = await connect(hub.url)
+      evil.ws.on('close', () => { closedByHub++ })
+      for (let i = 0; i < 40 && evil.ws.readyState === evil.ws.OPEN; i++) {
+        const base = prng.pick(frames)
+        const f = prng.next() < 0.3
+          ? new Uint8Array(prng.int(0, 64)).map(() => prng.int(0, 255))
+          : base.map((b, j) => (j === prng.int(0, base.length - 1) ? prng.int(0, 255) : b))
+        evil.ws.send(prng.next() < 0.1 ? f.slice(0, prng.int(0, f.length)) : f)
+      }
+      dg.map('m').set(`round-${c}`, c)
+    }
+    await until(() => rg.pending === 0, 'the good client to be acknowledged')
+    expect(closedByHub).toBeGreaterThan(0)
+    expect((await fetch(`http://127.0.0.1:${hub.port}/healthz`)).status).toBe(200)
+    const check = new Doc({ replicaId: 'check' })
+    await (await connect(hub.url)).join('r', check)
+    for (let c = 0; c < 30; c++) expect(check.map('m').get(`round-${c}`)).toBe(c)
   })
 
   it('a frame over the limit closes that connection (1009) and nothing else', async () => {
