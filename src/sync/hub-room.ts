@@ -6,6 +6,10 @@
  * for earlier writes to be durable, so a state vector the hub sends never
  * covers anything it could still lose.
  *
+ * The room also keeps the presence (awareness) states its members sent: a
+ * newcomer gets them at once, and the states a connection introduced are
+ * removed — and the removal relayed — when that connection leaves.
+ *
  * @module
  */
 import type { Doc } from '../doc/doc.js'
@@ -13,6 +17,7 @@ import { DecodeError } from '../errors.js'
 import { silentLogger, type Logger } from '../components.js'
 import { isEmptyUpdate } from '../doc/update-codec.js'
 import { Access, ErrorCode, MessageType, type SyncMessage } from './messages.js'
+import { applyAwarenessUpdate, Awareness, decodeAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from './awareness.js'
 
 /** Where a room's updates become durable (the hub's write-ahead log, or memory in tests). */
 export interface RoomStore {
@@ -45,12 +50,17 @@ export class HubRoom {
   private queue: Promise<void> = Promise.resolve()
   private writes = 0
   private failed: Error | undefined
+  /** Presence of the members' clients; the hub itself has no state (client id 0). */
+  private readonly presence = new Awareness({ clientID: 0 })
+  /** Awareness client ids each member announced. */
+  private readonly clientsOf = new Map<RoomPeer, Set<number>>()
 
   constructor (name: string, doc: Doc, store: RoomStore, options: HubRoomOptions = {}) {
     this.name = name
     this.doc = doc
     this.store = store
     this.logger = options.logger ?? silentLogger
+    this.presence.setLocalState(null)
   }
 
   /** Member connections. */
@@ -66,6 +76,8 @@ export class HubRoom {
   join (peer: RoomPeer, access: Access, stateVector: Uint8Array): Promise<void> {
     this.members.set(peer, access)
     peer.send({ type: MessageType.Joined, room: this.name, access })
+    const others = [...this.presence.states.keys()].filter(id => id !== this.presence.clientID)
+    if (others.length > 0) peer.send({ type: MessageType.Awareness, room: this.name, update: encodeAwarenessUpdate(this.presence, others) })
     return this.queue.then(() => {
       if (!this.members.has(peer)) return
       this.answer(peer, stateVector)
@@ -73,8 +85,21 @@ export class HubRoom {
     })
   }
 
-  /** Removes a member. */
-  leave (peer: RoomPeer): void { this.members.delete(peer) }
+  /** Removes a member, and the presence states it announced (telling the others). */
+  leave (peer: RoomPeer): void {
+    this.members.delete(peer)
+    const gone = this.clientsOf.get(peer)
+    this.clientsOf.delete(peer)
+    if (gone === undefined || gone.size === 0) return
+    const ids = [...gone].filter(id => this.presence.states.has(id))
+    removeAwarenessStates(this.presence, ids, peer)
+    if (ids.length === 0) return
+    const update = encodeAwarenessUpdate(this.presence, ids)
+    for (const other of this.members.keys()) other.send({ type: MessageType.Awareness, room: this.name, update })
+  }
+
+  /** Presence states the room holds (client id → state). */
+  get presenceStates (): ReadonlyMap<number, unknown> { return this.presence.states }
 
   /** Whether `peer` is a member. */
   has (peer: RoomPeer): boolean { return this.members.has(peer) }
@@ -100,13 +125,34 @@ export class HubRoom {
         void this.queue.then(() => { if (this.members.has(peer)) this.answer(peer, m.stateVector) })
         return
       case MessageType.Awareness:
-        for (const other of this.members.keys()) if (other !== peer) other.send(m)
+        if (this.awareness(peer, m.update)) for (const other of this.members.keys()) if (other !== peer) other.send(m)
         return
       case MessageType.Leave:
         this.leave(peer)
         return
       default:
         peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.BadMessage, reason: `a client does not send message type ${m.type}` })
+    }
+  }
+
+  /** Records a member's presence update; false (and an error to the member) when it is malformed. */
+  private awareness (peer: RoomPeer, update: Uint8Array): boolean {
+    try {
+      const entries = decodeAwarenessUpdate(update)
+      applyAwarenessUpdate(this.presence, update, peer)
+      let mine = this.clientsOf.get(peer)
+      if (mine === undefined) this.clientsOf.set(peer, mine = new Set())
+      for (const e of entries) {
+        if (e.clientID === this.presence.clientID) continue
+        if (e.state === null) mine.delete(e.clientID)
+        else mine.add(e.clientID)
+      }
+      return true
+    } catch (err) {
+      if (!(err instanceof DecodeError)) throw err
+      this.logger.warn('refused a malformed awareness update', { room: this.name, peer: peer.id, error: err.message })
+      peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.BadMessage, reason: err.message })
+      return false
     }
   }
 

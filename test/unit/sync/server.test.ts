@@ -163,3 +163,25 @@ describe('SyncServer and SyncClient', () => {
     expect(clients[0].room('r')!.pending).toBe(0)
   })
 })
+
+describe('HubRoom presence', () => {
+  it('gives a newcomer the current states and removes a leaving connection’s states for the others', async () => {
+    const { Awareness, encodeAwarenessUpdate, applyAwarenessUpdate } = await import('../../../src/sync/index.js')
+    const { connect } = setup()
+    const a = connect(); const b = connect()
+    const ra = a.client.addRoom('r', new Doc({ replicaId: 'a' }))
+    await settle()
+    const alice = new Awareness({ clientID: 1 })
+    alice.setLocalState({ name: 'alice' })
+    ra.sendAwareness(encodeAwarenessUpdate(alice, [1]))
+    await settle()
+    const seenByB = new Awareness({ clientID: 2 })
+    const rb = b.client.addRoom('r', new Doc({ replicaId: 'b' }))
+    rb.on('awareness', (u) => applyAwarenessUpdate(seenByB, u, 'hub'))
+    await settle()
+    expect(seenByB.getStates().get(1)).toEqual({ name: 'alice' }) // at once, not after a renewal
+    a.conn.disconnected() // alice's page closes without a goodbye
+    await settle()
+    expect(seenByB.getStates().has(1)).toBe(false)
+  })
+})

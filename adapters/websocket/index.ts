@@ -1,0 +1,26 @@
+/**
+ * `aegis-replication/websocket`: sync a `Doc` with a room on a hub
+ * over WebSocket, in browsers, workers and Node. Reconnects with
+ * exponential backoff and full jitter; edits made offline go out on
+ * reconnect; `pending` counts what the hub has not yet made durable; rooms
+ * to one URL share one socket; presence travels as awareness updates.
+ *
+ * ```ts
+ * import { Doc } from 'aegis-replication'
+ * import { WebSocketProvider } from 'aegis-replication/websocket'
+ * import WebSocket from 'ws' // Node 20 only; browsers use their own
+ *
+ * const doc = new Doc()
+ * const provider = new WebSocketProvider('ws://127.0.0.1:4444', 'board-1', doc, { WebSocket, token: 'secret' })
+ * provider.on('status', status => console.log(status)) // connecting, connected, disconnected
+ * provider.awareness.setLocalStateField('user', { name: 'Ada' })
+ * await provider.whenSynced
+ * doc.map('tasks').set('t1', { title: 'Ship it' })
+ * provider.on('pending', n => { if (n === 0) console.log('saved on the hub') })
+ * ```
+ *
+ * @module
+ */
+export { WebSocketProvider } from './provider.js'
+export type { WebSocketProviderEvents } from './provider.js'
+export type { WebSocketProviderOptions, WebSocketLike, WebSocketConstructor, ProviderStatus, RoomError } from './options.js'

@@ -1,0 +1,103 @@
+/**
+ * The options and the small structural types of the WebSocket provider: the
+ * socket it drives is anything shaped like the standard `WebSocket` (the
+ * browser's, a worker's, Node's global one, or the `ws` package's).
+ *
+ * @module
+ */
+import type { Clock, Logger, Random } from 'aegis-replication'
+import type { Awareness, ErrorCode } from 'aegis-replication/sync'
+
+/** A listener slot of {@link WebSocketLike}; bivariant, so DOM and `ws` sockets both fit. */
+type Listener<E> = { bivarianceHack (event: E): void }['bivarianceHack']
+
+/**
+ * The part of the standard `WebSocket` the provider uses. The browser's
+ * `WebSocket` and the `ws` package's both have it.
+ */
+export interface WebSocketLike {
+  binaryType: string
+  readonly readyState: number
+  send (data: Uint8Array): void
+  close (code?: number, reason?: string): void
+  onopen: Listener<unknown> | null
+  onmessage: Listener<{ data: unknown }> | null
+  onclose: Listener<{ code: number, reason: string }> | null
+  onerror: Listener<unknown> | null
+}
+
+/** A `WebSocket` constructor: `globalThis.WebSocket`, or `ws`'s default export in Node. */
+export type WebSocketConstructor = new (url: string) => WebSocketLike
+
+/** The state of a provider's connection to the hub. */
+export type ProviderStatus = 'connecting' | 'connected' | 'disconnected'
+
+/** Why the hub refused something in a room (`code` is an `ErrorCode`, e.g. 4403 denied). */
+export interface RoomError {
+  code: ErrorCode
+  reason: string
+}
+
+/** Options of {@link WebSocketProvider}. */
+export interface WebSocketProviderOptions {
+  /**
+   * Sent with the room's `join`; the hub's `auth(token, room)` decides.
+   * @default ''
+   */
+  token?: string
+  /**
+   * The `WebSocket` constructor. Node 20 has none: pass `ws`'s
+   * (`import WebSocket from 'ws'`).
+   * @default globalThis.WebSocket
+   */
+  WebSocket?: WebSocketConstructor
+  /**
+   * Connect at once; with `false`, nothing happens until `connect()`.
+   * @default true
+   */
+  connect?: boolean
+  /**
+   * The presence states to share in this room. The provider removes the
+   * local state on `destroy()`, and destroys the awareness only if it
+   * created it.
+   * @default a new Awareness
+   */
+  awareness?: Awareness
+  /**
+   * Reconnect delays grow from `minBackoffMs` up to this, with full jitter.
+   * Shared by every room on the URL: the first provider's value counts.
+   * @default 30_000
+   */
+  maxBackoffMs?: number
+  /**
+   * The first reconnect delay's upper bound, doubled after each failed
+   * attempt; reset once a socket opens, unless the hub then closes it with
+   * a 44xx code (too large, rate limited, …). First provider's value counts.
+   * @default 250
+   */
+  minBackoffMs?: number
+  /**
+   * Largest frame sent; larger messages go as chunks. Keep it at or under
+   * the hub's limit. First provider's value counts.
+   * @default DEFAULT_MAX_FRAME_BYTES (1 MiB)
+   */
+  maxFrameBytes?: number
+  /**
+   * Timers and time (reconnects, ticks, awareness timeouts).
+   * @default systemClock()
+   */
+  clock?: Clock
+  /**
+   * Jitter of reconnect delays.
+   * @default systemRandom()
+   */
+  random?: Random
+  /** @default silentLogger */
+  logger?: Logger
+  /**
+   * How often the sync client resends what seems lost. First provider's
+   * value counts.
+   * @default 1000
+   */
+  tickMs?: number
+}

@@ -1,0 +1,112 @@
+/**
+ * Helpers for browser tests that run TypeScript sources in Chromium:
+ * bundle entry points straight from `src/` and `adapters/` (the package
+ * name mapped to `src/index.ts`, as vitest and tsconfig map it), serve them
+ * on 127.0.0.1, and launch Debian's Chromium with the flags from
+ * TOOLCHAIN.md.
+ */
+import { existsSync } from 'node:fs'
+import { readFile } from 'node:fs/promises'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import { nodeResolve } from '@rollup/plugin-node-resolve'
+import typescript from '@rollup/plugin-typescript'
+import { chromium, type Browser } from 'playwright-core'
+import { rollup, type Plugin } from 'rollup'
+
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+export const CHROMIUM_ARGS = [
+  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync',
+  '--component-updater=url-source=http://127.0.0.1:9/'
+]
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const ENTRY = '\0browser-test-entry'
+
+/** Maps `aegis-replication` and `aegis-replication/<area>` to the TypeScript sources. */
+const packageSources = (): Plugin => ({
+  name: 'aegis-replication-sources',
+  resolveId (id) {
+    if (id === 'aegis-replication') return `${ROOT}src/index.ts`
+    if (id.startsWith('aegis-replication/')) {
+      const area = id.slice('aegis-replication/'.length)
+      for (const p of [`${ROOT}src/${area}/index.ts`, `${ROOT}adapters/${area}/index.ts`]) if (existsSync(p)) return p
+    }
+    return null
+  }
+})
+
+/**
+ * Bundles one ES module for the page that re-exports each of `modules`
+ * (export name → package specifier, e.g. `{ core: 'aegis-replication' }`)
+ * as a namespace, with every dependency inlined and one copy of the core.
+ */
+export const bundleForPage = async (modules: Record<string, string>, outFile: string): Promise<void> => {
+  const entry: Plugin = {
+    name: 'browser-test-entry',
+    resolveId: id => id === ENTRY ? ENTRY : null,
+    load: id => id === ENTRY
+      ? Object.entries(modules).map(([name, spec]) => `export * as ${name} from ${JSON.stringify(spec)}`).join('\n')
+      : null
+  }
+  const bundle = await rollup({
+    input: ENTRY,
+    plugins: [
+      entry,
+      packageSources(),
+      nodeResolve({ browser: true }),
+      typescript({
+        tsconfig: `${ROOT}tsconfig.build.json`,
+        compilerOptions: { declaration: false, declarationMap: false, sourceMap: false, noEmit: false, outDir: undefined },
+        // type errors are the tsc runs' business; here only the emitted JS matters
+        noEmitOnError: false
+      })
+    ],
+    onwarn: (w, warn) => {
+      if (w.code === 'UNRESOLVED_IMPORT') throw new Error(`bundling for the browser: ${w.message}`)
+      if (w.plugin === 'typescript') return
+      warn(w)
+    }
+  })
+  try {
+    const { output } = await bundle.write({ file: outFile, format: 'es' })
+    const imports = output[0].imports
+    if (imports.length > 0) throw new Error(`the browser bundle still imports ${imports.join(', ')}`)
+  } finally {
+    await bundle.close()
+  }
+}
+
+/** Serves `files` (URL path → file and content type) on an ephemeral port of 127.0.0.1. */
+export const serve = async (files: Record<string, { path: string, type: string }>): Promise<{ server: Server, origin: string }> => {
+  const server = createServer((req, res) => {
+    const name = new URL(req.url ?? '/', 'http://127.0.0.1').pathname
+    const file = files[name]
+    if (file === undefined) { res.writeHead(404).end(); return }
+    readFile(file.path).then(
+      body => res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' }).end(body),
+      err => res.writeHead(500).end(String(err))
+    )
+  })
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', resolve)
+  })
+  const { port } = server.address() as AddressInfo
+  return { server, origin: `http://127.0.0.1:${port}` }
+}
+
+export const closeServer = async (server: Server): Promise<void> => {
+  server.closeAllConnections()
+  await new Promise<void>(resolve => server.close(() => resolve()))
+}
+
+/** Launches Debian's Chromium, or explains how to get it. */
+export const launchChromium = async (): Promise<Browser> => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`Chromium is missing at ${CHROMIUM}. Install Debian's, as root:\n\n    apt-get update && apt-get install -y chromium\n\n(or set AEGIS_SKIP_BROWSER=1 to skip the browser tests)`)
+  }
+  return await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 })
+}
