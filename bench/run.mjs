@@ -3,7 +3,7 @@
 // side by side with Yjs, Automerge and Loro in this one process, and writes
 // bench/RESULTS.md with the machine, the date and the package versions.
 //
-//   node --expose-gc bench/run.mjs [crdt] [hash] [size]   (default: all)
+//   node --expose-gc bench/run.mjs [crdt] [hash] [size] [sync] [idb]   (default: all)
 import { existsSync, writeFileSync } from 'node:fs'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { machine, versionOf } from './util.mjs'
@@ -19,7 +19,9 @@ if (typeof globalThis.gc !== 'function') console.warn('[bench] start node with -
 const SUITES = {
   crdt: ['(a)–(d) CRDT operations, state and sync', './crdt.bench.mjs'],
   hash: ['(e) hashing', './hash.bench.mjs'],
-  size: ['(f) bundle size', './size.bench.mjs']
+  size: ['(f) bundle size', './size.bench.mjs'],
+  sync: ['(g)–(h) sync through a hub', './sync.bench.mjs'],
+  idb: ['(i) IndexedDB load in Chromium', './idb.bench.mjs']
 }
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))
 for (const w of wanted) {
@@ -43,7 +45,7 @@ for (const name of names) {
   console.log(`[bench] ${title}: done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
 }
 
-const pkgs = ['yjs', 'loro-crdt', '@automerge/automerge', 'hashring', 'lib0']
+const pkgs = ['yjs', 'loro-crdt', '@automerge/automerge', 'hashring', 'lib0', 'y-websocket', '@y/websocket-server', 'y-indexeddb', 'ws']
 const header = [
   '# Benchmark results',
   '',
@@ -65,3 +67,4 @@ if (wanted.length > 0 && wanted.length < Object.keys(SUITES).length) {
   writeFileSync(out, body)
   console.log(`[bench] wrote ${fileURLToPath(out)}`)
 }
+process.exit(0)

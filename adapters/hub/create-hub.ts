@@ -198,8 +198,11 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       for (const ws of conns.keys()) ws.terminate()
       for (const o of open.values()) clearTimeout(o.idle)
       await Promise.all([...open.keys()].map(unload))
-      await new Promise<void>(resolve => http.close(() => resolve()))
+      const httpClosed = new Promise<void>(resolve => http.close(() => resolve()))
+      // close() waits for every HTTP connection to end: a request still arriving, or a slow
+      // `http` route, would hold it (until Node's headersTimeout/requestTimeout, or forever)
       http.closeAllConnections?.()
+      await httpClosed
       logger.info('hub closed', {})
     }
   }

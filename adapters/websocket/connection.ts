@@ -45,32 +45,35 @@ const toBytes = (data: unknown): Uint8Array | undefined => {
   return undefined
 }
 
-const registry = /* @__PURE__ */ new Map<WebSocketConstructor, Map<string, HubConnection>>()
+const registry = /* @__PURE__ */ new Map<WebSocketConstructor, Map<string, HubConnection[]>>()
 
 /**
- * The shared connection to `url`, created on first use, with `member`
- * added to it.
- *
- * @throws {InvalidArgumentError} if another provider already has the
- *   member's room on this connection.
+ * A connection to `url` with `member` added: the first open one that does
+ * not hold the member's room yet (rooms to one URL share a socket), or a
+ * new one (the same room twice — two docs of one room in one process —
+ * gets a socket of its own).
  */
 export const joinConnection = (
   url: string, WebSocket: WebSocketConstructor, settings: ConnectionSettings, member: ConnectionMember
 ): HubConnection => {
   const key = new URL(url).href
   let byUrl = registry.get(WebSocket)
-  const existing = byUrl?.get(key)
-  if (existing !== undefined) {
-    existing.add(member)
-    return existing
+  if (byUrl === undefined) registry.set(WebSocket, (byUrl = new Map()))
+  let list = byUrl.get(key)
+  if (list === undefined) byUrl.set(key, (list = []))
+  const free = list.find(c => !c.hasRoom(member.roomName))
+  if (free !== undefined) {
+    free.add(member)
+    return free
   }
-  const conn = new HubConnection(url, WebSocket, settings, () => {
-    byUrl?.delete(key)
-    if (byUrl?.size === 0) registry.delete(WebSocket)
+  const conn: HubConnection = new HubConnection(url, WebSocket, settings, () => {
+    const at = list.indexOf(conn)
+    if (at >= 0) list.splice(at, 1)
+    if (list.length === 0) byUrl.delete(key)
+    if (byUrl.size === 0) registry.delete(WebSocket)
   })
   conn.add(member)
-  if (byUrl === undefined) registry.set(WebSocket, (byUrl = new Map()))
-  byUrl.set(key, conn)
+  list.push(conn)
   return conn
 }
 
@@ -104,6 +107,12 @@ export class HubConnection {
   }
 
   get status (): ProviderStatus { return this._status }
+
+  /** Whether a provider of `room` is on this connection. */
+  hasRoom (room: string): boolean {
+    for (const m of this.members) if (m.roomName === room) return true
+    return false
+  }
 
   /** @throws {InvalidArgumentError} if the member's room is taken. */
   add (member: ConnectionMember): void {

@@ -272,7 +272,9 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
   /** Re-announces the local state with a fresh clock, so peers that dropped it take it again. */
   private announce (): void {
     const local = this.awareness.getLocalState()
-    if (local !== null && this._room?.synced === true) this.awareness.setLocalState(local)
+    // a pristine {} at clock 0 is nothing to announce (peers ignore it, as in y-protocols)
+    const pristine = local !== null && Object.keys(local).length === 0 && (this.awareness.meta.get(this.awareness.clientID)?.clock ?? 0) === 0
+    if (local !== null && !pristine && this._room?.synced === true) this.awareness.setLocalState(local)
   }
 
   private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChanges, origin: unknown): void => {

@@ -1,10 +1,11 @@
 /**
  * One room on a hub: the hub's replica of the doc, its members and the
  * durable log of what they sent. Pure: storage and connections are handed
- * in. An update is applied (which validates it), persisted, then
- * acknowledged to its sender and relayed to the other members; joins wait
- * for earlier writes to be durable, so a state vector the hub sends never
- * covers anything it could still lose.
+ * in. An update is applied (which validates it) and relayed to the other
+ * members at once, then acknowledged to its sender once persisted (until
+ * then the sender keeps it as pending, so a crash loses nothing); joins
+ * wait for earlier writes to be durable, so a state vector the hub sends
+ * never covers anything it could still lose.
  *
  * The room also keeps the presence (awareness) states its members sent: a
  * newcomer gets them at once, and the states a connection introduced are
@@ -101,6 +102,9 @@ export class HubRoom {
   /** Presence states the room holds (client id → state). */
   get presenceStates (): ReadonlyMap<number, unknown> { return this.presence.states }
 
+  /** The access `peer` was admitted with, if it is a member. */
+  accessOf (peer: RoomPeer): Access | undefined { return this.members.get(peer) }
+
   /** Whether `peer` is a member. */
   has (peer: RoomPeer): boolean { return this.members.has(peer) }
 
@@ -135,11 +139,14 @@ export class HubRoom {
     }
   }
 
-  /** Records a member's presence update; false (and an error to the member) when it is malformed. */
+  /** Records a member's presence update; true when it changed something worth relaying (a malformed one is answered with an error). */
   private awareness (peer: RoomPeer, update: Uint8Array): boolean {
     try {
       const entries = decodeAwarenessUpdate(update)
-      applyAwarenessUpdate(this.presence, update, peer)
+      let changed = false
+      const seen = (): void => { changed = true }
+      this.presence.on('update', seen)
+      try { applyAwarenessUpdate(this.presence, update, peer) } finally { this.presence.off('update', seen) }
       let mine = this.clientsOf.get(peer)
       if (mine === undefined) this.clientsOf.set(peer, mine = new Set())
       for (const e of entries) {
@@ -147,7 +154,7 @@ export class HubRoom {
         if (e.state === null) mine.delete(e.clientID)
         else mine.add(e.clientID)
       }
-      return true
+      return changed // nothing new (a stale or clock-0 state): nothing to relay
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err
       this.logger.warn('refused a malformed awareness update', { room: this.name, peer: peer.id, error: err.message })
@@ -198,12 +205,14 @@ export class HubRoom {
         this.logger.error('room storage failed: updates are no longer accepted', { room: this.name, error: String(err) })
       }
     })
-    write.then(() => {
-      if (news !== undefined) {
-        for (const other of this.members.keys()) {
-          if (other !== peer) other.send({ type: MessageType.Update, room: this.name, seq: 0, update: news })
-        }
+    // relay at once: the sender keeps the update until it is acknowledged, so
+    // a crash before it is durable loses nothing (the next handshake brings it back)
+    if (news !== undefined) {
+      for (const other of this.members.keys()) {
+        if (other !== peer) other.send({ type: MessageType.Update, room: this.name, seq: 0, update: news })
       }
+    }
+    write.then(() => {
       if (seq > 0 && this.members.has(peer)) peer.send({ type: MessageType.Ack, room: this.name, from: seq, to: seq })
     }, () => {
       peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.Internal, reason: 'room storage failed; retry later' })

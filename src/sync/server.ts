@@ -67,7 +67,8 @@ export class ServerConnection implements RoomPeer {
   readonly id: string
   readonly stats: ConnectionStats = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 }
   private readonly rooms = new Map<string, Promise<HubRoom | undefined>>()
-  private readonly reassembler: Reassembler
+  /** Created on the first chunk: most connections never send one. */
+  private reassembler: Reassembler | undefined
   private chunkId = 0
   private closed = false
   private msgTokens: number
@@ -76,7 +77,6 @@ export class ServerConnection implements RoomPeer {
 
   constructor (private readonly server: SyncServer, id: string, private readonly io: ConnectionIO) {
     this.id = id
-    this.reassembler = new Reassembler({ maxMessageBytes: server.maxMessageBytes })
     this.msgTokens = server.messagesPerSecond * server.burstSeconds
     this.byteTokens = server.bytesPerSecond * server.burstSeconds
     this.lastRefill = server.now()
@@ -116,6 +116,7 @@ export class ServerConnection implements RoomPeer {
     try {
       m = decodeMessage(frame)
       if (m.type === MessageType.Chunk) {
+        this.reassembler ??= new Reassembler({ maxMessageBytes: this.server.maxMessageBytes })
         const whole = this.reassembler.push(m)
         if (whole === undefined) return
         m = decodeMessage(whole)
@@ -134,7 +135,7 @@ export class ServerConnection implements RoomPeer {
   disconnected (): void {
     if (this.closed && this.rooms.size === 0) return
     this.closed = true
-    this.reassembler.clear()
+    this.reassembler = undefined
     for (const name of [...this.rooms.keys()]) this.leaveRoom(name)
     this.server.forget(this)
   }
@@ -160,7 +161,7 @@ export class ServerConnection implements RoomPeer {
       // a re-join on the same connection (its answer was lost): handshake again
       this.rooms.set(m.room, prev.then(room => {
         if (room === undefined || this.closed) return this.closed ? undefined : this.server.admit(this, m)
-        void room.join(this, this.granted.get(m.room) ?? Access.Read, m.stateVector)
+        void room.join(this, room.accessOf(this) ?? Access.Read, m.stateVector)
         return room
       }))
       return
@@ -172,13 +173,10 @@ export class ServerConnection implements RoomPeer {
     this.rooms.set(m.room, this.server.admit(this, m))
   }
 
-  /** @internal access granted per room */
-  readonly granted = new Map<string, Access>()
 
   private leaveRoom (name: string): void {
     const pending = this.rooms.get(name)
     this.rooms.delete(name)
-    this.granted.delete(name)
     if (pending !== undefined) void pending.then(room => { if (room !== undefined) this.server.left(room, this) })
   }
 
@@ -268,7 +266,6 @@ export class SyncServer {
     if (decision !== 'read' && decision !== 'write') {
       this.logger.info('join denied', { room: m.room, connection: conn.id })
       conn.send({ type: MessageType.Error, room: m.room, code: ErrorCode.Denied, reason: `access to room ${JSON.stringify(m.room)} denied` })
-      conn.granted.delete(m.room)
       return undefined
     }
     const access = decision === 'write' && m.access === Access.Write ? Access.Write : Access.Read
@@ -281,7 +278,6 @@ export class SyncServer {
       return undefined
     }
     if (!this.connections.has(conn)) { this.left(room, conn); return undefined }
-    conn.granted.set(m.room, access)
     this.logger.info('joined room', { room: m.room, connection: conn.id, access })
     await room.join(conn, access, m.stateVector)
     return room

@@ -1,4 +1,5 @@
 import { readFileSync, readdirSync } from 'node:fs'
+import 'fake-indexeddb/auto' // the offline-app example runs in Node here; the real thing is tested in Chromium
 import { describe, expect, it } from 'vitest'
 
 const root = new URL('../../', import.meta.url)
@@ -36,6 +37,11 @@ describe('README examples', () => {
   it('hub example starts and stops a hub', async () => {
     const { url } = await import('../../examples/hub.js')
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
+  })
+
+  it('offline-app example syncs two devices through a hub with IndexedDB persistence', async () => {
+    const { board } = await import('../../examples/offline-app.js')
+    expect(board).toEqual({ tasks: { t1: { title: 'Write the docs' }, 't1-votes': { up: 1 } } })
   })
 
   it('hashing example runs', async () => {

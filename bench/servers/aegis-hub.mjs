@@ -1,0 +1,19 @@
+// A hub in its own process for the sync benchmarks (forked with an IPC
+// channel): replies { port } once listening and { memory } to 'mem'.
+import { mkdtemp } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createHub } from '../../dist/hub.js'
+import { silentLogger } from '../../dist/index.js'
+
+const dataDir = await mkdtemp(join(tmpdir(), 'aegis-bench-hub-'))
+const hub = await createHub({ port: 0, dataDir, logger: silentLogger, messagesPerSecond: 1e9 })
+process.on('message', (m) => {
+  if (m === 'mem') {
+    globalThis.gc?.()
+    process.send({ memory: process.memoryUsage() })
+  } else if (m === 'stop') {
+    hub.close().then(() => process.exit(0))
+  }
+})
+process.send({ port: hub.port, dataDir })

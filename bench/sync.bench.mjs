@@ -1,0 +1,217 @@
+// Sync through a hub on loopback (issue #3): aegis-replication's hub and
+// WebSocketProvider against y-websocket's server (@y/websocket-server) and
+// WebsocketProvider. Each server runs in its own process (forked with
+// --expose-gc, so its memory can be read); the clients run here.
+//
+//   node --expose-gc bench/sync.bench.mjs
+import { fork } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import WebSocket from 'ws'
+import * as Y from 'yjs'
+import { WebsocketProvider } from 'y-websocket'
+import { check, fmt, ms, bytes, table, versionOf } from './util.mjs'
+
+const KEYS = 10_000
+const SYNC_WARMUP = 5
+const SYNC_RUNS = 10
+const FANOUT = [200, 1000]
+const UPDATES_PER_FANOUT = 5
+
+const until = async (cond, what, timeoutMs = 120_000) => {
+  const end = Date.now() + timeoutMs
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`benchmark timed out waiting for ${what}`)
+    await new Promise(r => setTimeout(r, 1))
+  }
+}
+
+/** A server process: resolves with { port, mem(), stop() }. */
+const startServer = async (script) => {
+  const child = fork(fileURLToPath(new URL(`./servers/${script}`, import.meta.url)), [], { execArgv: ['--expose-gc'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  const first = await new Promise((resolve, reject) => { child.once('message', resolve); child.once('exit', (c) => reject(new Error(`${script} exited (${c})`))) })
+  const ask = () => new Promise(resolve => { child.once('message', (m) => resolve(m.memory)); child.send('mem') })
+  return {
+    port: first.port,
+    mem: ask,
+    stop: () => new Promise(resolve => { child.once('exit', resolve); child.send('stop'); setTimeout(() => child.kill('SIGKILL'), 2000).unref() })
+  }
+}
+
+/** A ws class that counts the bytes it receives and sends (one counter per class). */
+const countingWebSocket = () => {
+  const counter = { in: 0, out: 0 }
+  class Counting extends WebSocket {
+    constructor (...args) {
+      super(...args)
+      this.on('message', (d) => { counter.in += d.length ?? d.byteLength })
+    }
+
+    send (data, ...rest) {
+      counter.out += data.length ?? data.byteLength
+      return super.send(data, ...rest)
+    }
+  }
+  return { Counting, counter }
+}
+
+const percentile = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(p * s.length))]
+}
+
+const contenders = (lib, ws) => ({
+  aegis: {
+    server: 'aegis-hub.mjs',
+    connect (url, room, tag) {
+      const doc = new lib.Doc()
+      // one socket per client: the provider shares a socket per URL, so each client gets its own URL
+      const provider = new ws.WebSocketProvider(`${url}/?client=${tag}`, room, doc, { WebSocket: this.WS ?? WebSocket })
+      return { doc, provider, synced: () => provider.synced, destroy: () => provider.destroy() }
+    },
+    write (c, n) { for (let i = 0; i < n; i++) c.doc.map('m').set('key-' + i, i) },
+    settled: (c) => c.provider.pending === 0,
+    size: (c) => c.doc.map('m').size,
+    onChange (c, f) { c.doc.on('update', () => f()) },
+    get: (c, k) => c.doc.map('m').get(k),
+    set: (c, k, v) => c.doc.map('m').set(k, v)
+  },
+  yjs: {
+    server: 'yjs-server.mjs',
+    connect (url, room) {
+      const doc = new Y.Doc()
+      const provider = new WebsocketProvider(url, room, doc, { WebSocketPolyfill: this.WS ?? WebSocket, disableBc: true })
+      let synced = false
+      provider.on('sync', (s) => { synced = s })
+      return { doc, provider, synced: () => synced, destroy: () => { provider.destroy(); doc.destroy() } }
+    },
+    write (c, n) { const m = c.doc.getMap('m'); for (let i = 0; i < n; i++) m.set('key-' + i, i) },
+    settled: (c) => c.provider.wsconnected && c.provider.ws?.bufferedAmount === 0,
+    size: (c) => c.doc.getMap('m').size,
+    onChange (c, f) { c.doc.on('update', () => f()) },
+    get: (c, k) => c.doc.getMap('m').get(k),
+    set: (c, k, v) => c.doc.getMap('m').set(k, v)
+  }
+})
+
+const NAMES = { aegis: 'aegis-replication (hub + WebSocketProvider)', yjs: `Yjs (@y/websocket-server ${versionOf('@y/websocket-server')} + y-websocket ${versionOf('y-websocket')})` }
+
+/** (g) a fresh client joins a room holding 10k keys: time to synced and bytes on the wire. */
+const freshSync = async (c, server, log) => {
+  const url = `ws://127.0.0.1:${server.port}`
+  const room = `sync-${Date.now()}`
+  const writer = c.connect(url, room, 'writer')
+  await until(() => writer.synced(), 'writer synced')
+  c.write(writer, KEYS)
+  await until(() => c.settled(writer), 'writer settled')
+  // warm-up reader: the room has everything once a reader sees it
+  const warm = c.connect(url, room, 'warm')
+  await until(() => warm.synced() && c.size(warm) === KEYS, 'warm-up reader')
+  warm.destroy()
+  const times = []
+  let wire
+  for (let r = 0; r < SYNC_WARMUP + SYNC_RUNS; r++) {
+    const { Counting, counter } = countingWebSocket()
+    c.WS = Counting
+    const t0 = performance.now()
+    const reader = c.connect(url, room, `reader-${r}`)
+    await until(() => reader.synced() && c.size(reader) === KEYS, 'fresh reader synced')
+    if (r >= SYNC_WARMUP) times.push(performance.now() - t0)
+    check(c.get(reader, 'key-9999') === 9999, 'fresh reader has the last key')
+    wire = { in: counter.in, out: counter.out }
+    reader.destroy()
+    c.WS = undefined
+  }
+  writer.destroy()
+  log(`    ${fmt(percentile(times, 0.5), 1)} ms, ${fmt(wire.in + wire.out)} B`)
+  return { ms: percentile(times, 0.5), bytesIn: wire.in, bytesOut: wire.out }
+}
+
+/** (h) n clients in one room; one writes; delivery latency to every other client, and hub memory per client. */
+const fanOut = async (c, server, n, log) => {
+  const url = `ws://127.0.0.1:${server.port}`
+  const room = `fanout-${n}-${Date.now()}`
+  const before = await server.mem()
+  const clients = []
+  for (let i = 0; i < n; i++) {
+    clients.push(c.connect(url, room, `f${i}`))
+    if (i % 50 === 49) await until(() => clients.every(x => x.synced()), `${i + 1} clients synced`)
+  }
+  await until(() => clients.every(x => x.synced()), `${n} clients synced`)
+  await new Promise(r => setTimeout(r, 200))
+  const after = await server.mem()
+  const latencies = []
+  const writer = clients[0]
+  for (let u = 0; u < UPDATES_PER_FANOUT; u++) {
+    const key = `tick-${u}`
+    let got = 0
+    const arrivals = new Array(n).fill(undefined)
+    const listeners = clients.slice(1).map((x, i) => () => {
+      if (arrivals[i] === undefined && c.get(x, key) !== undefined) { arrivals[i] = performance.now(); got++ }
+    })
+    clients.slice(1).forEach((x, i) => c.onChange(x, listeners[i]))
+    const t0 = performance.now()
+    c.set(writer, key, u)
+    await until(() => got === n - 1, `update ${u} delivered to ${n - 1} clients`)
+    for (const a of arrivals) if (a !== undefined) latencies.push(a - t0)
+    await new Promise(r => setTimeout(r, 100))
+  }
+  check(latencies.length === (n - 1) * UPDATES_PER_FANOUT, 'every client got every update')
+  for (const x of clients) x.destroy()
+  const heapPerClient = (after.heapUsed + after.external - before.heapUsed - before.external) / n
+  const rssPerClient = (after.rss - before.rss) / n
+  log(`    p50 ${fmt(percentile(latencies, 0.5), 1)} ms, p99 ${fmt(percentile(latencies, 0.99), 1)} ms, ${fmt(heapPerClient)} B heap/client`)
+  return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), heapPerClient, rssPerClient }
+}
+
+/** Runs (g) and (h); returns `{ markdown, results }`. */
+export async function run (lib, { log = console.log } = {}) {
+  const ws = await import(new URL('../dist/websocket.js', import.meta.url).href)
+  const cs = contenders(lib, ws)
+  const results = { sync: {}, fanout: {} }
+  for (const [name, c] of Object.entries(cs)) {
+    // a fresh server process per scenario, so memory growth is the scenario's own
+    const withServer = async (f) => {
+      const server = await startServer(c.server)
+      try { return await f(server) } finally { await server.stop() }
+    }
+    log(`  (g) ${NAMES[name]}: fresh client, ${fmt(KEYS)} keys`)
+    results.sync[name] = await withServer(server => freshSync(c, server, log))
+    for (const n of FANOUT) {
+      log(`  (h) ${NAMES[name]}: ${fmt(n)} clients, ${UPDATES_PER_FANOUT} updates`)
+      results.fanout[`${name}-${n}`] = await withServer(server => fanOut(c, server, n, log))
+    }
+  }
+  const s = results.sync
+  const f = results.fanout
+  const ratio = (ours, theirs) => `${fmt(theirs / ours, 2)}×`
+  const markdown = [
+    '## (g) A fresh client syncs a 10,000-key room through a hub on loopback',
+    '',
+    `The room was written by another client (10,000 map sets, one transaction each). Time from creating the provider to "synced" with every key readable, median of ${SYNC_RUNS} fresh clients after ${SYNC_WARMUP} warm-up ones; bytes counted on the client's socket. The aegis hub stores rooms in its fsynced write-ahead log; @y/websocket-server keeps them in memory only.`,
+    '',
+    table(['', 'time', 'bytes received', 'bytes sent', 'time vs aegis'], Object.entries(s).map(([n, r]) =>
+      [NAMES[n], ms(r.ms), bytes(r.bytesIn), bytes(r.bytesOut), n === 'aegis' ? '1×' : ratio(s.aegis.ms, r.ms)])),
+    '',
+    `aegis is ${ratio(s.aegis.ms, s.yjs.ms)} faster and moves ${fmt((s.yjs.bytesIn + s.yjs.bytesOut) / (s.aegis.bytesIn + s.aegis.bytesOut), 2)}× fewer bytes.`,
+    '',
+    '## (h) Fan-out: one room, many WebSocket clients, one update at a time',
+    '',
+    `All clients run in the bench process (one event loop), each on its own socket; the server runs in its own process. One client writes a key ${UPDATES_PER_FANOUT} times; latency = from the write to the moment each other client can read it (p50/p99 over every delivery). Memory per client = growth of the server's heap + external memory (after GC) from before the clients joined to after, divided by the number of clients.`,
+    '',
+    table(['', 'clients', 'p50', 'p99', 'server heap / client', 'server RSS / client'], FANOUT.flatMap(n => Object.keys(s).map(name => {
+      const r = f[`${name}-${n}`]
+      return [NAMES[name], fmt(n), ms(r.p50), ms(r.p99), bytes(Math.round(r.heapPerClient)), bytes(Math.round(r.rssPerClient))]
+    }))),
+    '',
+    FANOUT.map(n => `${fmt(n)} clients: p99 ${ratio(f[`aegis-${n}`].p99, f[`yjs-${n}`].p99)} of Yjs's, heap per client ${ratio(f[`aegis-${n}`].heapPerClient, f[`yjs-${n}`].heapPerClient)} less.`).join(' ')
+  ].join('\n')
+  return { markdown, results }
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href
+if (isMain) {
+  const lib = await import(new URL('../dist/index.js', import.meta.url).href)
+  const { markdown } = await run(lib)
+  console.log(markdown)
+  process.exit(0)
+}
