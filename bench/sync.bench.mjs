@@ -203,7 +203,14 @@ export async function run (lib, { log = console.log } = {}) {
       return [NAMES[name], fmt(n), ms(r.p50), ms(r.p99), bytes(Math.round(r.heapPerClient)), bytes(Math.round(r.rssPerClient))]
     }))),
     '',
-    FANOUT.map(n => `${fmt(n)} clients: p99 ${ratio(f[`aegis-${n}`].p99, f[`yjs-${n}`].p99)} of Yjs's, heap per client ${ratio(f[`aegis-${n}`].heapPerClient, f[`yjs-${n}`].heapPerClient)} less.`).join(' ')
+    (() => {
+      // memory per additional client, from the smallest to the largest run (fixed costs cancel out)
+      const [lo, hi] = [FANOUT[0], FANOUT[FANOUT.length - 1]]
+      const marginal = (name) => (f[`${name}-${hi}`].heapPerClient * hi - f[`${name}-${lo}`].heapPerClient * lo) / (hi - lo)
+      return `Server heap per additional client (${fmt(lo)} → ${fmt(hi)} clients): aegis ${bytes(Math.round(marginal('aegis')))}, Yjs ${bytes(Math.round(marginal('yjs')))}.`
+    })(),
+    '',
+    FANOUT.map(n => `${fmt(n)} clients: p99 is ${ratio(f[`aegis-${n}`].p99, f[`yjs-${n}`].p99)} lower than Yjs's (Yjs ÷ aegis); server heap per client ${ratio(f[`aegis-${n}`].heapPerClient, f[`yjs-${n}`].heapPerClient)} (Yjs ÷ aegis, below 1× means aegis uses more).`).join(' ')
   ].join('\n')
   return { markdown, results }
 }

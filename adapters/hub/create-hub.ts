@@ -8,7 +8,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { WebSocketServer, type WebSocket } from 'ws'
+import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import type { Logger } from 'aegis-replication'
 import { type AuthDecision, DEFAULT_MAX_FRAME_BYTES, HubRoom, type ServerConnection, SyncServer } from 'aegis-replication/sync'
 import { RoomStorage, roomDir } from './room-storage.js'
@@ -155,28 +155,36 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   // ws refuses frames over maxPayload itself (close 1009) before we see them
   const wss = new WebSocketServer({ server: http, maxPayload: maxFrameBytes + 64 })
   let nextId = 0
+  function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
+    const conn = conns.get(this)
+    if (conn === undefined) return
+    if (!isBinary) { conn.receive(new Uint8Array(0)); return } // text frames are malformed
+    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
+    conn.receive(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength))
+  }
+  function onClose (this: WebSocket, code: number): void {
+    const conn = conns.get(this)
+    if (conn === undefined) return
+    const s = conn.stats
+    totals.bytesIn += s.bytesIn; totals.bytesOut += s.bytesOut; totals.framesIn += s.framesIn; totals.framesOut += s.framesOut
+    conns.delete(this)
+    conn.disconnected()
+    logger.info('connection closed', { connection: conn.id, code, rooms: conn.roomNames.length })
+  }
+  function onError (this: WebSocket, err: Error): void {
+    logger.warn('connection error', { connection: conns.get(this)?.id, error: err.message })
+  }
   wss.on('connection', (ws, req) => {
     const id = `c${++nextId}@${req.socket.remoteAddress ?? '?'}`
     ws.binaryType = 'nodebuffer'
-    const conn = sync.connect(id, {
-      send: (frame) => { if (ws.readyState === ws.OPEN) ws.send(frame) },
-      close: (code, reason) => ws.close(code, reason)
-    })
+    // the socket itself is the connection's I/O (send, close): no wrapper per connection
+    const conn = sync.connect(id, ws)
     conns.set(ws, conn)
     logger.info('connection opened', { connection: id })
-    ws.on('message', (data, isBinary) => {
-      if (!isBinary) { conn.receive(new Uint8Array(0)); return } // text frames are malformed
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
-      conn.receive(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength))
-    })
-    ws.on('close', (code) => {
-      const s = conn.stats
-      totals.bytesIn += s.bytesIn; totals.bytesOut += s.bytesOut; totals.framesIn += s.framesIn; totals.framesOut += s.framesOut
-      conns.delete(ws)
-      conn.disconnected()
-      logger.info('connection closed', { connection: id, code, rooms: conn.roomNames.length })
-    })
-    ws.on('error', (err) => logger.warn('connection error', { connection: id, error: err.message }))
+    // shared listeners (`this` is the socket): no closures per connection
+    ws.on('message', onMessage)
+    ws.on('close', onClose)
+    ws.on('error', onError)
   })
 
   await new Promise<void>((resolve, reject) => {

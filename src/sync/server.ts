@@ -17,6 +17,7 @@ import {
 } from './messages.js'
 import { DEFAULT_MAX_MESSAGE_BYTES, Reassembler, splitFrame } from './chunking.js'
 import type { HubRoom, RoomPeer } from './hub-room.js'
+import { SmallMap } from './small-map.js'
 
 /** What `auth` answers for a token and a room. */
 export type AuthDecision = 'read' | 'write' | 'deny'
@@ -49,6 +50,7 @@ export interface SyncServerOptions {
 
 /** What the driver gives the server for each connection. */
 export interface ConnectionIO {
+  /** Sends a frame; after the socket closed it must drop it quietly (as `ws` does). */
   send (frame: Uint8Array): void
   /** Close the socket with a WebSocket close code (4xxx) and a reason. */
   close (code: number, reason: string): void
@@ -65,8 +67,12 @@ export interface ConnectionStats {
 /** One client connection on the hub. */
 export class ServerConnection implements RoomPeer {
   readonly id: string
-  readonly stats: ConnectionStats = { framesIn: 0, bytesIn: 0, framesOut: 0, bytesOut: 0 }
-  private readonly rooms = new Map<string, Promise<HubRoom | undefined>>()
+  // counters as plain fields (not an object): a hub holds thousands of connections
+  private framesIn = 0
+  private bytesIn = 0
+  private framesOut = 0
+  private bytesOut = 0
+  private readonly rooms = new SmallMap<Promise<HubRoom | undefined>>()
   /** Created on the first chunk: most connections never send one. */
   private reassembler: Reassembler | undefined
   private chunkId = 0
@@ -82,8 +88,13 @@ export class ServerConnection implements RoomPeer {
     this.lastRefill = server.now()
   }
 
+  /** Frames and bytes in and out so far. */
+  get stats (): ConnectionStats {
+    return { framesIn: this.framesIn, bytesIn: this.bytesIn, framesOut: this.framesOut, bytesOut: this.bytesOut }
+  }
+
   /** Rooms this connection has joined (or is joining). */
-  get roomNames (): string[] { return [...this.rooms.keys()] }
+  get roomNames (): string[] { return this.rooms.keys() }
 
   /** Sends a message, chunked when it is over the frame limit. */
   send (m: SyncMessage): void {
@@ -93,8 +104,8 @@ export class ServerConnection implements RoomPeer {
       ? [frame]
       : splitFrame(frame, this.server.maxFrameBytes, (this.chunkId = (this.chunkId + 1) % 0x40000000))
     for (const f of frames) {
-      this.stats.framesOut++
-      this.stats.bytesOut += f.length
+      this.framesOut++
+      this.bytesOut += f.length
       this.io.send(f)
     }
   }
@@ -102,8 +113,8 @@ export class ServerConnection implements RoomPeer {
   /** Handles one frame from the client. Never throws: bad input closes this connection. */
   receive (frame: Uint8Array): void {
     if (this.closed) return
-    this.stats.framesIn++
-    this.stats.bytesIn += frame.length
+    this.framesIn++
+    this.bytesIn += frame.length
     if (!this.withinRate(frame.length)) {
       this.fail(ErrorCode.RateLimited, `more than ${this.server.messagesPerSecond} messages or ${this.server.bytesPerSecond} bytes per second`)
       return
@@ -136,7 +147,7 @@ export class ServerConnection implements RoomPeer {
     if (this.closed && this.rooms.size === 0) return
     this.closed = true
     this.reassembler = undefined
-    for (const name of [...this.rooms.keys()]) this.leaveRoom(name)
+    for (const name of this.rooms.keys()) this.leaveRoom(name)
     this.server.forget(this)
   }
 
