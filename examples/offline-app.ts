@@ -14,7 +14,7 @@ const openBoard = async (name: string) => {
   const doc = new Doc()
   const local = new IndexedDBPersistence(`board-42-${name}`, doc)
   await local.whenSynced // what this device stored is back, with no network
-  const provider = new WebSocketProvider(hub.url, 'board-42', doc, { WebSocket, token: 'demo' })
+  const provider = new WebSocketProvider(hub.url, 'board-42', doc, { WebSocket, token: 'demo', persistence: local })
   provider.awareness.setLocalStateField('user', { name })
   return { doc, local, provider }
 }

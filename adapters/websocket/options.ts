@@ -100,4 +100,17 @@ export interface WebSocketProviderOptions {
    * @default 1000
    */
   tickMs?: number
+  /**
+   * The doc's local storage (e.g. an `IndexedDBPersistence`). When given,
+   * the provider tells the hub what is durable on this device (a `held`
+   * state vector, after `flush()`), so the hub knows which clients hold a
+   * durable copy.
+   * @default none
+   */
+  persistence?: { flush (): Promise<unknown> }
+  /**
+   * With `persistence`: report what is held at most this often (ms).
+   * @default 1000
+   */
+  heldEveryMs?: number
 }

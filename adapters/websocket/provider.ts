@@ -69,6 +69,9 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
   private lastPending = 0
   private pendingQueued = false
   private awarenessTimer: TimerHandle | undefined = undefined
+  private readonly persistence: { flush (): Promise<unknown> } | undefined
+  private readonly heldEveryMs: number
+  private heldTimer: TimerHandle | undefined = undefined
   private resolveSynced!: (p: this) => void
   private rejectSynced!: (err: Error) => void
 
@@ -110,6 +113,8 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
       maxFrameBytes: opts.maxFrameBytes,
       tickMs
     }, this)
+    this.persistence = opts.persistence
+    this.heldEveryMs = opts.heldEveryMs ?? 1000
     this.ownsAwareness = opts.awareness === undefined
     this.awareness = opts.awareness ?? new Awareness({ now: () => this.clock.now() })
     this.whenSynced = new Promise<this>((resolve, reject) => { this.resolveSynced = resolve; this.rejectSynced = reject })
@@ -149,6 +154,7 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
       this.carried = 0
       this.setSynced(true)
       this.announce()
+      this.scheduleHeld()
     })
     room.on('pending', () => this.queuePending())
     room.on('error', (err) => this.roomError(err))
@@ -186,6 +192,7 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
     if (this.destroyed) return
     this.destroyed = true
     if (this.awarenessTimer !== undefined) this.clock.clearTimeout(this.awarenessTimer)
+    if (this.heldTimer !== undefined) this.clock.clearTimeout(this.heldTimer)
     const page = globalThis as PageEvents
     page.removeEventListener?.('pagehide', this.onPageHide)
     page.removeEventListener?.('pageshow', this.onPageShow)
@@ -261,6 +268,7 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
   }
 
   private readonly onDocUpdate = (_update: Uint8Array, _origin: unknown): void => {
+    this.scheduleHeld()
     // while the room is on the client, it counts local updates itself
     if (this._room !== undefined || this.readOnly) return
     this.carried++
@@ -268,6 +276,19 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
   }
 
   private readonly onDocDestroy = (): void => { this.destroy() }
+
+  /** With a persistence: once it flushed, tell the hub what is durable here (at most every heldEveryMs). */
+  private scheduleHeld (): void {
+    const persistence = this.persistence
+    if (persistence === undefined || this.heldTimer !== undefined || this.destroyed) return
+    this.heldTimer = this.clock.setTimeout(() => {
+      this.heldTimer = undefined
+      const sv = this.doc.encodeStateVector() // what the flush below covers
+      persistence.flush().then(() => this._room?.reportHeld(sv), (err: unknown) => {
+        this.logger.warn('persistence flush failed; not reporting what is held', { room: this.roomName, error: String(err) })
+      })
+    }, this.heldEveryMs)
+  }
 
   /** Re-announces the local state with a fresh clock, so peers that dropped it take it again. */
   private announce (): void {

@@ -112,6 +112,15 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
     return n
   }
 
+  /**
+   * Tells the hub this much of the doc is durable in local storage (call
+   * after the persistence flushed), so the hub knows what each client holds.
+   */
+  reportHeld (stateVector: Uint8Array = this.doc.encodeStateVector()): void {
+    if (this._status !== 'synced') return
+    this.client.sendMessage({ type: MessageType.Held, room: this.name, stateVector })
+  }
+
   /** Sends a y-protocols awareness update to the room. */
   sendAwareness (update: Uint8Array): void {
     if (this._status === 'offline' || this._status === 'denied') return

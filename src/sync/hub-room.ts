@@ -17,6 +17,7 @@ import type { Doc } from '../doc/doc.js'
 import { DecodeError } from '../errors.js'
 import { silentLogger, type Logger } from '../components.js'
 import { isEmptyUpdate } from '../doc/update-codec.js'
+import { decodeStateVector } from '../doc/state-vector.js'
 import { Access, ErrorCode, MessageType, type SyncMessage } from './messages.js'
 import { applyAwarenessUpdate, Awareness, decodeAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from './awareness.js'
 
@@ -53,6 +54,8 @@ export class HubRoom {
   private failed: Error | undefined
   /** Presence of the members' clients; the hub itself has no state (client id 0). */
   private readonly presence = new Awareness({ clientID: 0 })
+  /** The last state vector each member reported as durable in its own storage. */
+  private readonly held = new Map<RoomPeer, Uint8Array>()
   /** Awareness client ids each member announced. */
   private readonly clientsOf = new Map<RoomPeer, Set<number>>()
 
@@ -89,6 +92,7 @@ export class HubRoom {
   /** Removes a member, and the presence states it announced (telling the others). */
   leave (peer: RoomPeer): void {
     this.members.delete(peer)
+    this.held.delete(peer)
     const gone = this.clientsOf.get(peer)
     this.clientsOf.delete(peer)
     if (gone === undefined || gone.size === 0) return
@@ -97,6 +101,19 @@ export class HubRoom {
     if (ids.length === 0) return
     const update = encodeAwarenessUpdate(this.presence, ids)
     for (const other of this.members.keys()) other.send({ type: MessageType.Awareness, room: this.name, update })
+  }
+
+  /**
+   * What `peer` last reported as durable in its own storage (e.g.
+   * IndexedDB), as a state vector; `undefined` if it never reported.
+   */
+  heldBy (peer: RoomPeer): Uint8Array | undefined { return this.held.get(peer) }
+
+  /** How many members reported holding everything the hub holds, durably. */
+  durableCopies (): number {
+    let n = 0
+    for (const sv of this.held.values()) if (isEmptyUpdate(this.doc.encodeStateAsUpdate(sv))) n++
+    return n
   }
 
   /** Presence states the room holds (client id → state). */
@@ -127,6 +144,15 @@ export class HubRoom {
         return
       case MessageType.SyncStep1:
         void this.queue.then(() => { if (this.members.has(peer)) this.answer(peer, m.stateVector) })
+        return
+      case MessageType.Held:
+        try {
+          decodeStateVector(m.stateVector)
+          this.held.set(peer, m.stateVector)
+        } catch (err) {
+          if (!(err instanceof DecodeError)) throw err
+          peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.BadMessage, reason: err.message })
+        }
         return
       case MessageType.Awareness:
         if (this.awareness(peer, m.update)) for (const other of this.members.keys()) if (other !== peer) other.send(m)

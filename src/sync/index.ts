@@ -12,7 +12,7 @@ export {
 } from './messages.js'
 export type {
   SyncMessage, RoomMessage, JoinMessage, JoinedMessage, SyncStep1Message, SyncStep2Message, UpdateMessage,
-  AckMessage, AwarenessMessage, LeaveMessage, ErrorMessage, ChunkMessage
+  AckMessage, AwarenessMessage, LeaveMessage, ErrorMessage, ChunkMessage, HeldMessage
 } from './messages.js'
 export { splitFrame, Reassembler, MIN_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from './chunking.js'
 export type { ReassemblerOptions } from './chunking.js'

@@ -14,6 +14,7 @@
  * leave       room
  * error       room ('' = the connection), code, reason
  * chunk       message id, index, count, bytes (a piece of a larger frame)
+ * held        room, state vector        client: this much is durable in my local storage
  * ```
  *
  * @module
@@ -46,7 +47,8 @@ export const MessageType = {
   Awareness: 6,
   Leave: 7,
   Error: 8,
-  Chunk: 9
+  Chunk: 9,
+  Held: 10
 } as const
 export type MessageType = typeof MessageType[keyof typeof MessageType]
 
@@ -87,12 +89,13 @@ export interface AckMessage { type: typeof MessageType.Ack, room: string, from: 
 export interface AwarenessMessage { type: typeof MessageType.Awareness, room: string, update: Uint8Array }
 export interface LeaveMessage { type: typeof MessageType.Leave, room: string }
 export interface ErrorMessage { type: typeof MessageType.Error, room: string, code: ErrorCode, reason: string }
+export interface HeldMessage { type: typeof MessageType.Held, room: string, stateVector: Uint8Array }
 export interface ChunkMessage { type: typeof MessageType.Chunk, id: number, index: number, count: number, bytes: Uint8Array }
 
 /** Every message of the sync protocol, discriminated on `type`. */
 export type SyncMessage =
   | JoinMessage | JoinedMessage | SyncStep1Message | SyncStep2Message | UpdateMessage
-  | AckMessage | AwarenessMessage | LeaveMessage | ErrorMessage | ChunkMessage
+  | AckMessage | AwarenessMessage | LeaveMessage | ErrorMessage | ChunkMessage | HeldMessage
 
 /** Messages addressed to a room (all but `chunk`). */
 export type RoomMessage = Exclude<SyncMessage, ChunkMessage>
@@ -126,6 +129,7 @@ export const encodeMessage = (m: SyncMessage): Uint8Array => {
       encoding.writeUint8(e, m.access === Access.Write ? 1 : 0)
       break
     case MessageType.SyncStep1:
+    case MessageType.Held:
       encoding.writeVarUint8Array(e, m.stateVector)
       break
     case MessageType.SyncStep2:
@@ -200,6 +204,7 @@ export const decodeMessage = (frame: Uint8Array): SyncMessage => decodeWith('syn
     case MessageType.Joined:
       return { type, room, access: readAccess(d) }
     case MessageType.SyncStep1:
+    case MessageType.Held:
       return { type, room, stateVector: readBytes(d, 'state vector') }
     case MessageType.SyncStep2:
       return { type, room, update: readBytes(d, 'update') }

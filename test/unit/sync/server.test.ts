@@ -185,3 +185,31 @@ describe('HubRoom presence', () => {
     expect(seenByB.getStates().has(1)).toBe(false)
   })
 })
+
+describe('held: the hub knows what each client holds durably', () => {
+  it('records the state vector a client reports and counts members holding everything', async () => {
+    const { connect, rooms } = setup()
+    const a = connect(); const b = connect()
+    const da = new Doc({ replicaId: 'a' }); const db = new Doc({ replicaId: 'b' })
+    const ra = a.client.addRoom('r', da); const rb = b.client.addRoom('r', db)
+    da.map('m').set('k', 1)
+    await settle()
+    const room = rooms.get('r')!
+    expect(room.durableCopies()).toBe(0)
+    ra.reportHeld() // e.g. after IndexedDB flushed
+    rb.reportHeld(new Doc().encodeStateVector()) // b's storage holds nothing yet
+    await settle()
+    expect(room.heldBy(a.conn)).toBeDefined()
+    expect(room.durableCopies()).toBe(1)
+    rb.reportHeld()
+    await settle()
+    expect(room.durableCopies()).toBe(2)
+    db.map('m').set('k2', 2) // the hub now holds more than either reported
+    await settle()
+    expect(room.durableCopies()).toBe(0)
+    // a bad vector is refused with an error, the room keeps working
+    b.conn.receive(encodeMessage({ type: MessageType.Held, room: 'r', stateVector: new Uint8Array([9, 9, 9]) }))
+    await settle()
+    expect(b.received.some(m => m.type === MessageType.Error && m.code === ErrorCode.BadMessage)).toBe(true)
+  })
+})

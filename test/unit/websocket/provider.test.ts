@@ -28,6 +28,8 @@ interface Hub {
   url: string
   server: SyncServer
   stores: Map<string, MemoryStore>
+  /** Rooms opened, by name. */
+  rooms: Map<string, HubRoom>
   /** Tokens `auth` was asked about. */
   tokens: string[]
   /** Sockets accepted since start. */
@@ -50,7 +52,9 @@ const startHub = async (options: HubOptions = {}): Promise<Hub> => {
       if (store === undefined) stores.set(name, (store = new MemoryStore()))
       const doc = new Doc({ replicaId: 'hub' })
       for (const u of store.updates) doc.applyUpdate(u)
-      return new HubRoom(name, doc, store)
+      const room = new HubRoom(name, doc, store)
+      hub.rooms.set(name, room)
+      return room
     }
   })
   const wss = new WebSocketServer({ host: '127.0.0.1', port: options.port ?? 0 })
@@ -61,6 +65,7 @@ const startHub = async (options: HubOptions = {}): Promise<Hub> => {
     url: `ws://127.0.0.1:${port}`,
     server,
     stores,
+    rooms: new Map(),
     tokens,
     accepted: 0,
     largestFrameIn: 0,
@@ -177,6 +182,18 @@ describe('WebSocketProvider', () => {
     for (const u of stores.get('room')!.updates) hubDoc.applyUpdate(u)
     expect(json(hubDoc)).toBe(json(da))
     expect(again.accepted).toBe(2)
+  })
+
+  it('with a persistence, tells the hub what is durable on this device', async () => {
+    const hub = await startHub()
+    let flushes = 0
+    const persistence = { flush: async (): Promise<void> => { flushes++ } }
+    const doc = new Doc()
+    const p = provider(hub.url, 'held', doc, { WebSocket: device(), persistence, heldEveryMs: 20 })
+    await p.whenSynced
+    doc.map('m').set('k', 1)
+    await waitFor(() => hub.rooms.get('held')?.durableCopies() === 1, 'the hub to know this device holds everything')
+    expect(flushes).toBeGreaterThan(0)
   })
 
   it('rooms to one URL share one socket, closed when the last provider goes', async () => {
