@@ -54,6 +54,8 @@ export class HubRoom {
   private failed: Error | undefined
   /** Presence of the members' clients; the hub itself has no state (client id 0). */
   private readonly presence = new Awareness({ clientID: 0 })
+  /** `doc.encodeStateAsUpdate()`, kept until the doc changes. */
+  private fullState: Uint8Array | undefined = undefined
   /** The last state vector each member reported as durable in its own storage. */
   private readonly held = new Map<RoomPeer, Uint8Array>()
   /** Awareness client ids each member announced. */
@@ -65,6 +67,8 @@ export class HubRoom {
     this.store = store
     this.logger = options.logger ?? silentLogger
     this.presence.setLocalState(null)
+    // any change (ours, or the driver's own edits) makes the cached full state stale
+    doc.on('update', () => { this.fullState = undefined })
   }
 
   /** Member connections. */
@@ -192,7 +196,10 @@ export class HubRoom {
   private answer (peer: RoomPeer, stateVector: Uint8Array): void {
     let update: Uint8Array
     try {
-      update = this.doc.encodeStateAsUpdate(stateVector)
+      // a fresh client (empty vector) gets the whole state: encoded once until the next change
+      update = decodeStateVector(stateVector).ids.length === 0
+        ? (this.fullState ??= this.doc.encodeStateAsUpdate())
+        : this.doc.encodeStateAsUpdate(stateVector)
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err
       this.logger.warn('bad state vector', { room: this.name, peer: peer.id, error: err.message })
