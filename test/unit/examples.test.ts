@@ -44,6 +44,15 @@ describe('README examples', () => {
     expect(board).toEqual({ tasks: { t1: { title: 'Write the docs' }, 't1-votes': { up: 1 } } })
   })
 
+  it('the replication.toml in the README parses', async () => {
+    const { parseConfig } = await import('aegis-replication')
+    const toml = /```toml\n([\s\S]*?)```/.exec(readme)?.[1]
+    expect(toml).toBeDefined()
+    const config = parseConfig(toml!)
+    expect(config.hub.port).toBe(4444)
+    expect(config.raft.electionTimeoutMax).toBe(300)
+  })
+
   it('hashing example runs', async () => {
     const { owner, replicas } = await import('../../examples/hashing.js')
     expect(typeof owner).toBe('string')
