@@ -10,7 +10,8 @@ const entries = {
   index: 'src/index.ts',
   transport: 'src/transport/index.ts',
   testing: 'src/testing/index.ts',
-  sync: 'src/sync/index.ts'
+  sync: 'src/sync/index.ts',
+  config: 'src/config/index.ts'
 }
 // every adapters/<name>/index.ts is the entry `aegis-replication/<name>`
 for (const name of existsSync('adapters') ? readdirSync('adapters') : []) {

@@ -1,9 +1,10 @@
 /**
  * aegis-replication core: the `Doc` (named delta CRDTs with a compact
  * binary sync format), standalone delta-state CRDTs, vector and hybrid
- * logical clocks, consistent hashing, the replication config, and the
- * typed errors every part throws. Pure: no DOM, no Node built-ins — runs
- * in browsers, workers, Node and edge runtimes.
+ * logical clocks, consistent hashing, and the typed errors every part
+ * throws (the replication config is `aegis-replication/config`). Pure: no
+ * DOM, no Node built-ins — runs in browsers, workers, Node and edge
+ * runtimes.
  *
  * ```ts
  * import { Doc } from 'aegis-replication'
@@ -33,8 +34,6 @@ export {
   DecodeError, NotLeaderError, TimeoutError, AbortError, TransactionAbortedError,
   ShardUnavailableError, TransportClosedError, StorageError, InvalidArgumentError
 } from './errors.js'
-export { ConsistencyLevel, ShardingStrategy, DEFAULT_CONFIG, resolveConfig, parseConfig } from './config/index.js'
-export type { ReplicationConfig, ReplicationConfigInput, RaftTimingConfig, ShardingConfig, HubConfig } from './config/index.js'
 export type { JsonValue } from './codec/value.js'
 export { systemClock, systemRandom, silentLogger, consoleLogger } from './components.js'
 export type { Clock, Random, Logger, Components, TimerHandle } from './components.js'

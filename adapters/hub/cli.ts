@@ -7,7 +7,8 @@
  */
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { DEFAULT_CONFIG, InvalidArgumentError, parseConfig, type HubConfig } from 'aegis-replication'
+import { InvalidArgumentError } from 'aegis-replication'
+import { DEFAULT_CONFIG, parseConfig, type HubConfig } from 'aegis-replication/config'
 import { createHub, type Hub } from './create-hub.js'
 
 const USAGE = `aegis-hub: the aegis-replication hub (WebSocket relay + durable rooms)

@@ -45,7 +45,7 @@ describe('README examples', () => {
   })
 
   it('the replication.toml in the README parses', async () => {
-    const { parseConfig } = await import('aegis-replication')
+    const { parseConfig } = await import('aegis-replication/config')
     const toml = /```toml\n([\s\S]*?)```/.exec(readme)?.[1]
     expect(toml).toBeDefined()
     const config = parseConfig(toml!)

@@ -3,7 +3,8 @@
  * message, unknown keys in a config object.
  */
 import { describe, expect, it } from 'vitest'
-import { ConsistencyLevel, DEFAULT_CONFIG, InvalidArgumentError, resolveConfig, ShardingStrategy, type ReplicationConfigInput } from 'aegis-replication'
+import { InvalidArgumentError } from 'aegis-replication'
+import { ConsistencyLevel, DEFAULT_CONFIG, resolveConfig, ShardingStrategy, type ReplicationConfigInput } from 'aegis-replication/config'
 
 const rejects = (input: unknown, message: string): void => {
   let error: unknown

@@ -4,7 +4,8 @@
  * what is allowed).
  */
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_CONFIG, InvalidArgumentError, parseConfig } from 'aegis-replication'
+import { InvalidArgumentError } from 'aegis-replication'
+import { DEFAULT_CONFIG, parseConfig } from 'aegis-replication/config'
 
 /** The example in ARCHITECTURE.md ("Config"), verbatim. */
 const ARCHITECTURE_EXAMPLE = `[replication]

@@ -10,10 +10,8 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import {
-  DEFAULT_CONFIG, InvalidArgumentError, parseConfig, resolveConfig,
-  type ReplicationConfig
-} from 'aegis-replication'
+import { InvalidArgumentError } from 'aegis-replication'
+import { DEFAULT_CONFIG, parseConfig, resolveConfig, type ReplicationConfig } from 'aegis-replication/config'
 
 // ---- a test-only TOML writer -------------------------------------------
 
