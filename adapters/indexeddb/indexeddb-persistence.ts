@@ -138,15 +138,7 @@ export class IndexedDBPersistence extends ObservableV2<IndexedDBPersistenceEvent
     // synchronous from here: no change of the doc can fall between loading and listening
     const doc = this.doc
     const before = isEmpty(doc) ? null : doc.encodeStateAsUpdate()
-    const { update, bad } = mergeUpdates(records)
-    for (const { index, error } of bad) this.report(storageError(this.name, `decoding stored update ${index + 1} of ${records.length} (skipped)`, error))
-    if (update !== null) {
-      try {
-        doc.applyUpdate(update, this)
-      } catch (err) {
-        this.report(storageError(this.name, 'applying the stored state', err))
-      }
-    }
+    this.applyStored(records)
     this.stored = records.length
     this.state = 'open'
     doc.on('update', this.onUpdate)
@@ -156,6 +148,32 @@ export class IndexedDBPersistence extends ObservableV2<IndexedDBPersistenceEvent
     this._synced = true
     this.safeEmit('synced', [this])
     return this
+  }
+
+  /**
+   * Applies every record to the doc as one update (one 'update' and one
+   * 'change' event, origin: this persistence). If some record cannot be
+   * decoded, nothing is applied by that first attempt: the records are
+   * merged one by one instead, and each bad one is reported and skipped.
+   */
+  private applyStored (records: Uint8Array[]): void {
+    try {
+      this.doc.applyUpdates(records, this)
+      return
+    } catch (err) {
+      if (errorName(err) !== 'DecodeError' || records.length === 1) {
+        this.report(storageError(this.name, 'applying the stored state', err))
+        return
+      }
+    }
+    const { update, bad } = mergeUpdates(records)
+    for (const { index, error } of bad) this.report(storageError(this.name, `decoding stored update ${index + 1} of ${records.length} (skipped)`, error))
+    if (update === null) return
+    try {
+      this.doc.applyUpdate(update, this)
+    } catch (err) {
+      this.report(storageError(this.name, 'applying the stored state', err))
+    }
   }
 
   private loadFailed (action: string, err: unknown): Error {

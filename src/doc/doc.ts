@@ -62,9 +62,9 @@ export interface DocChange {
 
 /** Events of {@link Doc}. */
 export interface DocEvents {
-  /** Bytes of a change just integrated (local or remote); apply them on other replicas. */
+  /** Bytes of a change just integrated (local or remote; all of an `applyUpdates` as one); apply them on other replicas. */
   update: (update: Uint8Array, origin: unknown) => void
-  /** What changed, after each transaction and each applied update. */
+  /** What changed, after each transaction and each applied update (once for all of an `applyUpdates`). */
   change: (changes: DocChange[], origin: unknown, isLocal: boolean) => void
   destroy: (doc: Doc) => void
 }
@@ -408,7 +408,39 @@ export class Doc extends ObservableV2<DocEvents> {
   applyUpdate (update: Uint8Array, origin: unknown = null): void {
     if (this.destroyed) throw new InvalidArgumentError('this Doc was destroyed: create a new one')
     const u = decodeUpdate(update)
-    this.integrate(u, update, origin)
+    this.integrate([u], update, origin)
+  }
+
+  /**
+   * Integrates many updates as one transaction: the doc ends up as if each
+   * had gone through {@link applyUpdate} (any order, duplicates fine), but
+   * listeners get one `'update'` event (everything new, merged into one
+   * update) and one `'change'` event, both tagged with `origin`. Meant
+   * for many small updates at once, such as stored records: one
+   * transaction for all, and no event per update.
+   *
+   * Every update is decoded before any is applied: if one is malformed this
+   * throws `DecodeError` naming its index, and the doc is unchanged.
+   *
+   * @example
+   * ```ts
+   * const doc = new Doc()
+   * doc.applyUpdates(storedRecords, 'storage') // one 'update', one 'change'
+   * ```
+   */
+  applyUpdates (updates: readonly Uint8Array[], origin: unknown = null): void {
+    if (this.destroyed) throw new InvalidArgumentError('this Doc was destroyed: create a new one')
+    if (!Array.isArray(updates)) throw new InvalidArgumentError('applyUpdates takes an array of updates')
+    const n = updates.length
+    const us: DecodedUpdate[] = new Array(n)
+    for (let i = 0; i < n; i++) {
+      try {
+        us[i] = decodeUpdate(updates[i])
+      } catch (err) {
+        throw new DecodeError(`updates[${i}] (of ${n}): ${(err as Error).message.replace(/^update: /, '')}`, { cause: err })
+      }
+    }
+    this.integrate(us, n === 1 ? updates[0] : null, origin)
   }
 
   private replicaIndex (id: string): number {
@@ -421,58 +453,146 @@ export class Doc extends ObservableV2<DocEvents> {
     return r
   }
 
-  private integrate (u: DecodedUpdate, original: Uint8Array, origin: unknown): void {
+  /**
+   * Integrates decoded updates, in order, as one remote transaction with at
+   * most one 'update' and one 'change' event. `original`: the bytes of a
+   * lone update, forwarded as they are when everything in them is new.
+   */
+  private integrate (us: readonly DecodedUpdate[], original: Uint8Array | null, origin: unknown): void {
     if (this._txn !== null) throw new InvalidArgumentError('applyUpdate inside a transaction is not supported: apply it after the transaction')
     const txn = new Txn(origin, false, this._observers.has('update'), this._observers.has('change'))
     const rec = txn.recording
-    const rmap = u.replicas.map(id => this.replicaIndex(id))
-    const cc = this._cc
-    // dots of u's causal context that are new here (before anything merges)
-    const fresh: Ranges = []
+    // dots of the updates' causal contexts that are new here, from state updates and from
+    // deltas (only to encode the 'update' event)
+    const freshState: Ranges = []
+    const freshDelta: Ranges = []
     let allFresh = true
+    let state = false
+    let maxTime = 0
+    let ids: readonly string[] = []
+    let rmap: number[] = []
+    for (let k = 0; k < us.length; k++) {
+      const u = us[k]
+      // replica index of each wire replica; consecutive updates mostly share their table
+      if (!sameIds(u.replicas, ids)) {
+        ids = u.replicas
+        rmap = new Array(ids.length)
+        for (let w = 0; w < ids.length; w++) rmap[w] = this.replicaIndex(ids[w])
+      }
+      if (rec && !this.collectFresh(u, rmap, u.state ? freshState : freshDelta)) allFresh = false
+      if (u.state) state = true
+      const t = this.integrateOne(u, rmap, txn)
+      if (t > maxTime) maxTime = t
+    }
+    const own = this._cc.max(LOCAL)
+    if (own > this._seq) this._seq = own
+    if (maxTime > 0) this.receiveTimes(maxTime, us)
+
+    if (rec) {
+      // new here: a change, a dot not seen yet, or the removal of one (recorded only then)
+      if (txn.changed || txn.removals.length > 0 || hasDots(freshState) || hasDots(freshDelta)) {
+        const bytes = original !== null && !state && allFresh
+          ? original
+          : encodeUpdate({
+            state,
+            replicaIds: this._replicas,
+            cc: joinRanges(freshState, freshDelta),
+            parts: partsOf(txn),
+            removals: txn.removals,
+            // a state update's dots missing from it are dead; a delta's say nothing of the kind
+            keep: state ? joinRanges(freshDelta, []) : []
+          })
+        this.emit('update', [bytes, origin])
+      }
+    }
+    if (txn.observing && txn.changed) this.emitChange(txn)
+  }
+
+  /** Appends to `fresh` the dots of u's causal context this doc has not seen yet; true if that is all of them. */
+  private collectFresh (u: DecodedUpdate, rmap: number[], fresh: Ranges): boolean {
+    let all = true
     for (let w = 0; w < u.cc.length; w++) {
       const a = u.cc[w]
       if (a === undefined) continue
       const r = rmap[w]
-      const out: number[] = []
-      for (let i = 0; i < a.length; i += 2) freshRanges(cc, r, a[i], a[i + 1], out)
-      if (out.length !== a.length || out.some((x, i) => x !== a[i])) allFresh = false
-      if (out.length > 0) fresh[r] = out
+      const out = (fresh[r] ??= [])
+      const from = out.length
+      for (let i = 0; i < a.length; i += 2) freshRanges(this._cc, r, a[i], a[i + 1], out)
+      if (!all) continue
+      if (out.length - from !== a.length) all = false
+      else for (let i = 0; i < a.length; i++) if (out[from + i] !== a[i]) { all = false; break }
     }
-    const wired: Array<Container | null | undefined> = new Array(u.containers.length)
-    const resolve = (i: number, create: boolean): Container | null => {
-      const hit = wired[i]
-      if (hit !== undefined && (hit === null ? !create : hit.attached)) return hit
-      const wc = u.containers[i]
-      let c: Container | null = null
-      if (wc.parent < 0) {
-        const k = childKey(wc.type, wc.key)
-        c = this._roots.get(k) ?? null
-        if (c === null && create) this._roots.set(k, c = createContainer(wc.type, null, wc.key))
-      } else {
-        const parent = resolve(wc.parent, create) as MapContainer | null
-        if (parent !== null) {
-          c = parent.child(wc.type, wc.key) ?? null
-          if (c === null && create) {
-            c = createContainer(wc.type, parent, wc.key)
-            parent.children.set(childKey(wc.type, wc.key), c)
-          }
+    return all
+  }
+
+  /**
+   * Moves the HLC past the received timestamps. A timestamp too far ahead
+   * is skipped (LWW still orders it, our clock stays sane): if the largest
+   * is refused, the latest timestamp of each update is tried in turn.
+   */
+  private receiveTimes (maxTime: number, us: readonly DecodedUpdate[]): void {
+    try {
+      this._hlc.receive(maxTime)
+      return
+    } catch {
+      if (us.length === 1) return
+    }
+    for (const u of us) {
+      let t = 0
+      for (const wc of u.containers) for (const e of wc.values) if (e.t > t) t = e.t
+      if (t === 0) continue
+      try { this._hlc.receive(t) } catch { /* too far ahead: skipped */ }
+    }
+  }
+
+  /**
+   * The local container for entry `i` of u's container table (`wired`
+   * caches them); with `create`, made if missing, else null if missing.
+   */
+  private resolve (u: DecodedUpdate, wired: Wired, i: number, create: boolean): Container | null {
+    const hit = wired[i]
+    if (hit !== undefined && (hit === null ? !create : hit.attached)) return hit
+    const wc = u.containers[i]
+    let c: Container | null = null
+    if (wc.parent < 0) {
+      const k = childKey(wc.type, wc.key)
+      c = this._roots.get(k) ?? null
+      if (c === null && create) this._roots.set(k, c = createContainer(wc.type, null, wc.key))
+    } else {
+      const parent = this.resolve(u, wired, wc.parent, create) as MapContainer | null
+      if (parent !== null) {
+        c = parent.child(wc.type, wc.key) ?? null
+        if (c === null && create) {
+          c = createContainer(wc.type, parent, wc.key)
+          parent.children.set(childKey(wc.type, wc.key), c)
         }
       }
-      wired[i] = c
-      return c
     }
-    const touchedNested = new Set<Container>()
+    wired[i] = c
+    return c
+  }
+
+  /** Integrates one decoded update into `txn`; returns the largest timestamp it added (0: none). */
+  private integrateOne (u: DecodedUpdate, rmap: number[], txn: Txn): number {
+    const rec = txn.recording
+    const cc = this._cc
+    const wired: Wired = new Array(u.containers.length)
+    let touchedNested: Set<Container> | null = null
+    // what this update adds to the txn's records (step 4 merges their dots)
+    const mapFrom = txn.mapAdds.length
+    const regFrom = txn.regAdds.length
+    const compFrom = txn.compAdds.length
+    const elemFrom = txn.elemAdds.length
 
     // 1. explicit removals
     for (const rm of u.removals) {
       const r = rmap[rm.r]
       const known = cc.has(r, rm.s)
-      const c = resolve(rm.c, rec && !known)
+      const c = this.resolve(u, wired, rm.c, rec && !known)
       if (c === null) continue
       const removed = removeDot(c, rm.loc, r, rm.s, this._newerFn)
       if (removed) txn.touch(c, c.type === ContainerType.Map ? rm.loc : undefined)
-      if (c.parent !== null) touchedNested.add(c)
+      if (c.parent !== null) (touchedNested ??= new Set()).add(c)
       if (rec && (removed || !known)) txn.removals.push({ c, loc: rm.loc, value: rm.value, r, s: rm.s })
     }
 
@@ -497,7 +617,7 @@ export class Doc extends ObservableV2<DocEvents> {
       for (const root of this._roots.values()) {
         walk(root, c => {
           if (scanRemove(c, dead, txn, this._newerFn)) {
-            if (c.parent !== null) touchedNested.add(c)
+            if (c.parent !== null) (touchedNested ??= new Set()).add(c)
           }
         })
       }
@@ -518,7 +638,7 @@ export class Doc extends ObservableV2<DocEvents> {
             if (cc.has(r, e.s)) continue
             e.r = r
             if (e.t > maxTime) maxTime = e.t
-            c ??= resolve(i, true) as MapContainer
+            c ??= this.resolve(u, wired, i, true) as MapContainer
             const key = wc.keys[j]
             const old = c.values.get(key)
             if (old === undefined) {
@@ -532,7 +652,7 @@ export class Doc extends ObservableV2<DocEvents> {
             if (rec) txn.mapAdds.push({ c, key, e })
             txn.touch(c, key)
           }
-          if (c !== null && c.parent !== null) touchedNested.add(c)
+          if (c !== null && c.parent !== null) (touchedNested ??= new Set()).add(c)
           break
         }
         case ContainerType.Register: {
@@ -542,7 +662,7 @@ export class Doc extends ObservableV2<DocEvents> {
             if (cc.has(r, e.s)) continue
             e.r = r
             if (e.t > maxTime) maxTime = e.t
-            c ??= resolve(i, true) as RegisterContainer
+            c ??= this.resolve(u, wired, i, true) as RegisterContainer
             if (c.entry === null) {
               c.entry = e
             } else if (this._newer(e, c.entry)) {
@@ -554,7 +674,7 @@ export class Doc extends ObservableV2<DocEvents> {
             if (rec) txn.regAdds.push({ c, e })
             txn.touch(c)
           }
-          if (c !== null && c.parent !== null) touchedNested.add(c)
+          if (c !== null && c.parent !== null) (touchedNested ??= new Set()).add(c)
           break
         }
         case ContainerType.Counter: {
@@ -563,7 +683,7 @@ export class Doc extends ObservableV2<DocEvents> {
             const r = rmap[k.r]
             if (cc.has(r, k.s)) continue
             k.r = r
-            c ??= resolve(i, true) as CounterContainer
+            c ??= this.resolve(u, wired, i, true) as CounterContainer
             const old = c.comps.get(r)
             if (old === undefined || k.s > old.s) {
               c.comps.set(r, k)
@@ -571,7 +691,7 @@ export class Doc extends ObservableV2<DocEvents> {
               txn.touch(c)
             }
           }
-          if (c !== null && c.parent !== null) touchedNested.add(c)
+          if (c !== null && c.parent !== null) (touchedNested ??= new Set()).add(c)
           break
         }
         case ContainerType.Set: {
@@ -583,7 +703,7 @@ export class Doc extends ObservableV2<DocEvents> {
               if (!cc.has(r, el.dots[j + 1])) (dots ??= []).push(r, el.dots[j + 1])
             }
             if (dots === null) continue
-            c ??= resolve(i, true) as SetContainer
+            c ??= this.resolve(u, wired, i, true) as SetContainer
             const key = canonicalKey(el.v)
             const cur = c.elems.get(key)
             if (cur === undefined) c.elems.set(key, { v: el.v, dots: dots.slice() })
@@ -591,7 +711,7 @@ export class Doc extends ObservableV2<DocEvents> {
             if (rec) txn.elemAdds.push({ c, key, elem: { v: el.v, dots } })
             txn.touch(c)
           }
-          if (c !== null && c.parent !== null) touchedNested.add(c)
+          if (c !== null && c.parent !== null) (touchedNested ??= new Set()).add(c)
           break
         }
       }
@@ -603,39 +723,21 @@ export class Doc extends ObservableV2<DocEvents> {
       if (a !== undefined) for (let i = 0; i < a.length; i += 2) cc.addRange(rmap[w], a[i], a[i + 1])
     }
     for (const rm of u.removals) cc.add(rmap[rm.r], rm.s)
-    for (let i = 0; i < txn.mapAdds.length; i++) cc.add(txn.mapAdds[i].e.r, txn.mapAdds[i].e.s)
-    for (const x of txn.regAdds) cc.add(x.e.r, x.e.s)
-    for (const x of txn.compAdds) cc.add(x.comp.r, x.comp.s)
-    for (const x of txn.elemAdds) for (let j = 0; j < x.elem.dots.length; j += 2) cc.add(x.elem.dots[j], x.elem.dots[j + 1])
-    const own = cc.max(LOCAL)
-    if (own > this._seq) this._seq = own
-    if (maxTime > 0) {
-      try { this._hlc.receive(maxTime) } catch { /* a timestamp too far ahead: LWW still orders it, our clock stays sane */ }
+    for (let i = mapFrom; i < txn.mapAdds.length; i++) cc.add(txn.mapAdds[i].e.r, txn.mapAdds[i].e.s)
+    for (let i = regFrom; i < txn.regAdds.length; i++) cc.add(txn.regAdds[i].e.r, txn.regAdds[i].e.s)
+    for (let i = compFrom; i < txn.compAdds.length; i++) cc.add(txn.compAdds[i].comp.r, txn.compAdds[i].comp.s)
+    for (let i = elemFrom; i < txn.elemAdds.length; i++) {
+      const dots = txn.elemAdds[i].elem.dots
+      for (let j = 0; j < dots.length; j += 2) cc.add(dots[j], dots[j + 1])
     }
 
     // 5. drop nested containers left empty
-    for (const c of touchedNested) if (c.attached && c.isEmpty()) detach(c)
+    if (touchedNested !== null) for (const c of touchedNested) if (c.attached && c.isEmpty()) detach(c)
     for (let i = 0; i < wired.length; i++) {
       const c = wired[i]
       if (c != null && c.parent !== null && c.attached && c.isEmpty()) detach(c)
     }
-
-    const newInfo = txn.changed || fresh.some(a => a !== undefined && a.length > 0)
-    if (!newInfo) return
-    if (rec) {
-      const bytes = !u.state && allFresh
-        ? original
-        : encodeUpdate({
-          state: u.state,
-          replicaIds: this._replicas,
-          cc: fresh,
-          parts: partsOf(txn),
-          removals: txn.removals,
-          keep: []
-        })
-      this.emit('update', [bytes, origin])
-    }
-    if (txn.observing && txn.changed) this.emitChange(txn)
+    return maxTime
   }
 
   private encodeLocal (txn: Txn): Uint8Array {
@@ -646,7 +748,7 @@ export class Doc extends ObservableV2<DocEvents> {
 
   private emitChange (txn: Txn): void {
     const changes: DocChange[] = []
-    for (const [c, keys] of txn.touched) {
+    for (const [c, keys] of txn.touched ?? []) {
       const ch: DocChange = { path: c.path(), type: containerTypeName[c.type] }
       if (keys !== null && c.type === ContainerType.Map) ch.keys = Array.from(keys)
       changes.push(ch)
@@ -680,6 +782,15 @@ export class Doc extends ObservableV2<DocEvents> {
 
 type Newer = (a: ValueEntry, b: ValueEntry) => boolean
 
+/** Same replica ids in the same order (decoded ids repeat as the same strings: mostly an identity check). */
+const sameIds = (a: readonly string[], b: readonly string[]): boolean => {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+/** Local containers of an update's container table, by index (null: not here). */
+type Wired = Array<Container | null | undefined>
+
 /** Removes and returns the newest entry of `cs`. */
 const promote = (cs: ValueEntry[], newer: Newer): ValueEntry => {
   let best = 0
@@ -706,6 +817,43 @@ const freshRanges = (cc: DotClock, r: number, a: number, b: number, out: number[
     from = s + 1
   }
   if (from <= b) out.push(from, b)
+}
+
+const hasDots = (ranges: Ranges): boolean => ranges.some(a => a !== undefined && a.length > 0)
+
+/** The union of two sets of dot ranges (each per replica, in any order). */
+const joinRanges = (a: Ranges, b: Ranges): Ranges => {
+  const out: Ranges = []
+  for (let r = 0; r < Math.max(a.length, b.length); r++) {
+    const x = a[r]
+    const y = b[r]
+    if (x === undefined && y === undefined) continue
+    out[r] = coalesce(x === undefined ? y! : y === undefined ? x : x.concat(y))
+  }
+  return out
+}
+
+/** Dot ranges `[start, end, …]` of one replica, in any order, as sorted ranges with adjacent and overlapping ones joined. */
+const coalesce = (a: number[]): number[] => {
+  let src = a
+  for (let i = 2; i < a.length; i += 2) {
+    if (a[i] > a[i - 1]) continue
+    const pairs: Array<[number, number]> = []
+    for (let j = 0; j < a.length; j += 2) pairs.push([a[j], a[j + 1]])
+    pairs.sort((x, y) => x[0] - y[0])
+    src = pairs.flat()
+    break
+  }
+  const out: number[] = []
+  for (let i = 0; i < src.length; i += 2) {
+    const n = out.length
+    if (n > 0 && src[i] <= out[n - 1] + 1) {
+      if (src[i + 1] > out[n - 1]) out[n - 1] = src[i + 1]
+    } else {
+      out.push(src[i], src[i + 1])
+    }
+  }
+  return out
 }
 
 const detach = (c: Container): void => {

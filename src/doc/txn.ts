@@ -22,8 +22,8 @@ export class Txn {
   readonly compAdds: Array<{ c: Container, comp: CounterComp }> = []
   readonly elemAdds: Array<{ c: SetContainer, key: string, elem: SetElem }> = []
   readonly removals: RemovalRecord[] = []
-  /** Touched containers and keys (null: the container as a whole). */
-  readonly touched = new Map<Container, Set<string> | null>()
+  /** Touched containers and keys (null: the container as a whole); made on the first touch when observing. */
+  touched: Map<Container, Set<string> | null> | null = null
   changed = false
 
   constructor (
@@ -38,9 +38,10 @@ export class Txn {
   touch (c: Container, key?: string): void {
     this.changed = true
     if (!this.observing) return
-    let keys = this.touched.get(c)
+    const touched = (this.touched ??= new Map())
+    let keys = touched.get(c)
     if (keys === undefined) {
-      this.touched.set(c, keys = key === undefined ? null : new Set())
+      touched.set(c, keys = key === undefined ? null : new Set())
     }
     if (keys !== null && key !== undefined) keys.add(key)
   }

@@ -287,6 +287,42 @@ export const checkReplicaId = (id: string): string | null => {
   return null
 }
 
+/** Replica ids decoded lately, with their bytes (most updates repeat the same few ids). */
+const idCache: Array<{ bytes: Uint8Array, id: string }> = []
+let idCacheNext = 0
+const ID_CACHE_SIZE = 16
+
+/**
+ * Reads and checks a replica id. Bytes seen lately give back the same
+ * string without decoding and checking it again: cheaper here, and the
+ * Doc's replica lookup then hashes one string once, not one per update.
+ */
+const readReplicaId = (d: Decoder): string => {
+  const start = d.pos
+  const len = readVarUint(d, 'replica id length')
+  const arr = d.arr
+  const at = d.pos
+  if (len <= arr.length - at) {
+    for (let k = 0; k < idCache.length; k++) {
+      const bytes = idCache[k].bytes
+      if (bytes.length !== len) continue
+      let i = 0
+      while (i < len && bytes[i] === arr[at + i]) i++
+      if (i === len) {
+        d.pos = at + len
+        return idCache[k].id
+      }
+    }
+  }
+  d.pos = start
+  const id = readString(d, 'replica id')
+  const bad = checkReplicaId(id)
+  if (bad !== null) throw new DecodeError(bad)
+  idCache[idCacheNext] = { bytes: arr.slice(at, d.pos), id }
+  idCacheNext = (idCacheNext + 1) % ID_CACHE_SIZE
+  return id
+}
+
 const readSeq = (d: Decoder, what: string): number => {
   const s = readVarUint(d, what)
   if (s < 1) throw new DecodeError(`${what} must be ≥ 1`)
@@ -299,18 +335,31 @@ const readReplica = (d: Decoder, n: number, what: string): number => {
   return r
 }
 
-const readRanges = (d: Decoder, nReplicas: number, what: string): Ranges => {
-  const out: Ranges = []
-  const groups = readCount(d, `${what} groups`, 3)
+/** Shared empty array for absent parts (decoded updates are never mutated). */
+const NONE: never[] = []
+
+/** The names `readRanges` gives its fields in errors, built once (not per call, for every update decoded). */
+interface RangesLabels { what: string, groups: string, replica: string, ranges: string, gap: string, length: string }
+const rangesLabels = (what: string): RangesLabels =>
+  ({ what, groups: `${what} groups`, replica: `${what} replica`, ranges: `${what} ranges`, gap: `${what} gap`, length: `${what} length` })
+const CAUSAL_CONTEXT = /* @__PURE__ */ rangesLabels('causal context')
+const KEEP_SET = /* @__PURE__ */ rangesLabels('keep set')
+
+const readRanges = (d: Decoder, nReplicas: number, labels: RangesLabels): Ranges => {
+  const what = labels.what
+  const groups = readCount(d, labels.groups, 3)
+  if (groups === 0) return NONE
+  // sized up front: filling an empty array from index 0 would reserve 17 slots
+  const out: Ranges = new Array(nReplicas)
   for (let g = 0; g < groups; g++) {
-    const r = readReplica(d, nReplicas, `${what} replica`)
+    const r = readReplica(d, nReplicas, labels.replica)
     if (out[r] !== undefined) throw new DecodeError(`${what}: replica ${r} listed twice`)
-    const n = readCount(d, `${what} ranges`, 2)
+    const n = readCount(d, labels.ranges, 2)
     const a: number[] = new Array(n * 2)
     let prevEnd = 0
     for (let i = 0; i < n; i++) {
-      const start = prevEnd + 1 + readVarUint(d, `${what} gap`)
-      const end = start + readVarUint(d, `${what} length`)
+      const start = prevEnd + 1 + readVarUint(d, labels.gap)
+      const end = start + readVarUint(d, labels.length)
       if (end > Number.MAX_SAFE_INTEGER) throw new DecodeError(`${what}: sequence number out of range`)
       a[i * 2] = start
       a[i * 2 + 1] = end
@@ -337,11 +386,16 @@ const readDotRuns = (d: Decoder, n: number, nReplicas: number, rs: number[], ss:
   if (filled !== n) throw new DecodeError(`dot runs cover ${filled} of ${n} elements`)
 }
 
+/** Reused dot columns for small tables: decoding is synchronous, and most updates hold a few elements. */
+const SCRATCH_SIZE = 64
+const scratchR: number[] = /* @__PURE__ */ (() => new Array<number>(SCRATCH_SIZE).fill(0))()
+const scratchS: number[] = /* @__PURE__ */ (() => new Array<number>(SCRATCH_SIZE).fill(0))()
+
 const readValueEntries = (d: Decoder, nReplicas: number): ValueEntry[] => {
   const n = readCount(d, 'entries', 2)
-  if (n === 0) return []
-  const rs: number[] = new Array(n)
-  const ss: number[] = new Array(n)
+  if (n === 0) return NONE
+  const rs: number[] = n <= SCRATCH_SIZE ? scratchR : new Array(n)
+  const ss: number[] = n <= SCRATCH_SIZE ? scratchS : new Array(n)
   readDotRuns(d, n, nReplicas, rs, ss)
   const out: ValueEntry[] = new Array(n)
   const runs = readCount(d, 'time runs', 2)
@@ -379,10 +433,7 @@ const readSafeUint = (d: Decoder, what: string): number => {
   return n
 }
 
-const NONE: never[] = []
-
-/** Decodes and validates a whole update; throws DecodeError, never applies anything. */
-export const decodeUpdate = (bytes: Uint8Array): DecodedUpdate => decodeWith('update', bytes, d => {
+const readUpdate = (d: Decoder): DecodedUpdate => {
   const version = readUint8(d, 'format version')
   if (version !== UPDATE_FORMAT_VERSION) {
     throw new DecodeError(`unsupported update format version ${version} (this build reads version ${UPDATE_FORMAT_VERSION})`)
@@ -391,16 +442,15 @@ export const decodeUpdate = (bytes: Uint8Array): DecodedUpdate => decodeWith('up
   if ((flags & ~FLAG_STATE) !== 0) throw new DecodeError(`unknown update flags ${flags}`)
   const nReplicas = readCount(d, 'replica table', 1)
   const replicas: string[] = new Array(nReplicas)
-  const seen = new Set<string>()
+  // most updates name one or two replicas: a Set only for long tables
+  const seen = nReplicas > 8 ? new Set<string>() : null
   for (let i = 0; i < nReplicas; i++) {
-    const id = readString(d, 'replica id')
-    const bad = checkReplicaId(id)
-    if (bad !== null) throw new DecodeError(bad)
-    if (seen.has(id)) throw new DecodeError(`replica id ${JSON.stringify(id)} listed twice`)
-    seen.add(id)
+    const id = readReplicaId(d)
+    if (seen !== null ? seen.has(id) : replicas.indexOf(id) >= 0) throw new DecodeError(`replica id ${JSON.stringify(id)} listed twice`)
+    seen?.add(id)
     replicas[i] = id
   }
-  const cc = readRanges(d, nReplicas, 'causal context')
+  const cc = readRanges(d, nReplicas, CAUSAL_CONTEXT)
   const nContainers = readCount(d, 'container table', 2)
   const containers: WireContainer[] = new Array(nContainers)
   for (let i = 0; i < nContainers; i++) {
@@ -449,8 +499,8 @@ export const decodeUpdate = (bytes: Uint8Array): DecodedUpdate => decodeWith('up
           total += counts[i] = readVarUint(d, 'element dot count') + 1
           if (total > remaining(d)) throw new DecodeError('set element dot counts exceed the input')
         }
-        const rs: number[] = new Array(total)
-        const ss: number[] = new Array(total)
+        const rs: number[] = total <= SCRATCH_SIZE ? scratchR : new Array(total)
+        const ss: number[] = total <= SCRATCH_SIZE ? scratchS : new Array(total)
         readDotRuns(d, total, nReplicas, rs, ss)
         const elems: SetElem[] = new Array(n)
         let k = 0
@@ -466,7 +516,7 @@ export const decodeUpdate = (bytes: Uint8Array): DecodedUpdate => decodeWith('up
     }
   }
   const nRemovals = readCount(d, 'removals', 3)
-  const removals: WireRemoval[] = new Array(nRemovals)
+  const removals: WireRemoval[] = nRemovals === 0 ? NONE : new Array(nRemovals)
   for (let i = 0; i < nRemovals; i++) {
     const ci = readVarUint(d, 'removal container')
     if (ci >= nContainers) throw new DecodeError(`removal names container ${ci}, the table has ${nContainers}`)
@@ -480,9 +530,12 @@ export const decodeUpdate = (bytes: Uint8Array): DecodedUpdate => decodeWith('up
     removals[i] = { c: ci, loc, value, r, s }
   }
   const state = (flags & FLAG_STATE) !== 0
-  const keep = state ? readRanges(d, nReplicas, 'keep set') : []
+  const keep = state ? readRanges(d, nReplicas, KEEP_SET) : NONE
   return { state, replicas, cc, containers, removals, keep }
-})
+}
+
+/** Decodes and validates a whole update; throws DecodeError, never applies anything. */
+export const decodeUpdate = (bytes: Uint8Array): DecodedUpdate => decodeWith('update', bytes, readUpdate)
 
 let emptyUpdate: Uint8Array | undefined
 
