@@ -10,16 +10,16 @@
  * `AEGIS_SKIP_BROWSER=1` skips it.
  */
 import { existsSync } from 'node:fs'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
-import type { AddressInfo } from 'node:net'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { nodeResolve } from '@rollup/plugin-node-resolve'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import type { Browser, Page } from 'playwright-core'
 import { rollup } from 'rollup'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { closeServer, launchChromium, serve } from './harness.js'
 import { Doc, HashRing, JumpHash, xxh64Hex } from '../../src/index.js'
 import type * as Aegis from '../../src/index.js'
 
@@ -32,13 +32,7 @@ declare global {
   }
 }
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const DIST_ENTRY = fileURLToPath(new URL('../../dist/index.js', import.meta.url))
-const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--component-updater=url-source=http://127.0.0.1:9/'
-]
 const PAGE = `<!doctype html>
 <meta charset="utf-8">
 <title>aegis-replication browser smoke test</title>
@@ -72,30 +66,6 @@ const bundleLibrary = async (outFile: string): Promise<void> => {
   }
 }
 
-/** Serves `files` (name → path) on an ephemeral port of 127.0.0.1. */
-const serve = async (files: Record<string, { path: string, type: string }>): Promise<{ server: Server, origin: string }> => {
-  const server = createServer((req, res) => {
-    const name = new URL(req.url ?? '/', 'http://127.0.0.1').pathname
-    const file = files[name]
-    if (file === undefined) { res.writeHead(404).end(); return }
-    readFile(file.path).then(
-      body => res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' }).end(body),
-      err => res.writeHead(500).end(String(err))
-    )
-  })
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', resolve)
-  })
-  const { port } = server.address() as AddressInfo
-  return { server, origin: `http://127.0.0.1:${port}` }
-}
-
-const closeServer = async (server: Server): Promise<void> => {
-  server.closeAllConnections()
-  await new Promise<void>(resolve => server.close(() => resolve()))
-}
-
 describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('core in Chromium', () => {
   let dir: string | undefined
   let server: Server | undefined
@@ -103,9 +73,6 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('core in Chromium', () =
   let page: Page
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`Chromium is missing at ${CHROMIUM}. Install Debian's, as root:\n\n    apt-get update && apt-get install -y chromium\n\n(or set AEGIS_SKIP_BROWSER=1 to skip the browser tests)`)
-    }
     dir = await mkdtemp(join(tmpdir(), 'aegis-browser-'))
     await bundleLibrary(join(dir, 'aegis.js'))
     await writeFile(join(dir, 'index.html'), PAGE)
@@ -114,7 +81,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('core in Chromium', () =
       '/aegis.js': { path: join(dir, 'aegis.js'), type: 'text/javascript; charset=utf-8' }
     })
     server = served.server
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 })
+    browser = await launchChromium()
     const context = await browser.newContext()
     // loopback only: anything else is refused before it leaves the browser
     await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
