@@ -15,7 +15,8 @@ const KEYS = 10_000
 const SYNC_WARMUP = 5
 const SYNC_RUNS = 10
 const FANOUT = [200, 1000]
-const UPDATES_PER_FANOUT = 5
+const UPDATES_PER_FANOUT = 20
+const FANOUT_RUNS = 3
 
 const until = async (cond, what, timeoutMs = 120_000) => {
   const end = Date.now() + timeoutMs
@@ -130,6 +131,14 @@ const freshSync = async (c, server, log) => {
 const fanOut = async (c, server, n, log) => {
   const url = `ws://127.0.0.1:${server.port}`
   const room = `fanout-${n}-${Date.now()}`
+  // a running server has served other rooms before: warm its code paths on
+  // another room first, so the growth measured below is this room's clients
+  const warm = [0, 1].map(i => c.connect(url, `${room}-warm`, `w${i}`))
+  await until(() => warm.every(x => x.synced()), 'warm-up clients synced')
+  c.set(warm[0], 'warm', 1)
+  await until(() => c.get(warm[1], 'warm') !== undefined, 'warm-up update delivered')
+  for (const x of warm) x.destroy()
+  await new Promise(r => setTimeout(r, 200))
   const before = await server.mem()
   const clients = []
   for (let i = 0; i < n; i++) {
@@ -168,17 +177,26 @@ export async function run (lib, { log = console.log } = {}) {
   const ws = await import(new URL('../dist/websocket.js', import.meta.url).href)
   const cs = contenders(lib, ws)
   const results = { sync: {}, fanout: {} }
+  // a fresh server process per scenario, so memory growth is the scenario's own
+  const withServer = async (c, f) => {
+    const server = await startServer(c.server)
+    try { return await f(server) } finally { await server.stop() }
+  }
   for (const [name, c] of Object.entries(cs)) {
-    // a fresh server process per scenario, so memory growth is the scenario's own
-    const withServer = async (f) => {
-      const server = await startServer(c.server)
-      try { return await f(server) } finally { await server.stop() }
-    }
     log(`  (g) ${NAMES[name]}: fresh client, ${fmt(KEYS)} keys`)
-    results.sync[name] = await withServer(server => freshSync(c, server, log))
-    for (const n of FANOUT) {
-      log(`  (h) ${NAMES[name]}: ${fmt(n)} clients, ${UPDATES_PER_FANOUT} updates`)
-      results.fanout[`${name}-${n}`] = await withServer(server => fanOut(c, server, n, log))
+    results.sync[name] = await withServer(c, server => freshSync(c, server, log))
+  }
+  // fan-out runs alternate between contenders, FANOUT_RUNS times each; medians count
+  for (const n of FANOUT) {
+    const runs = {}
+    for (let r = 0; r < FANOUT_RUNS; r++) {
+      for (const [name, c] of Object.entries(cs)) {
+        log(`  (h) ${NAMES[name]}: ${fmt(n)} clients, ${UPDATES_PER_FANOUT} updates, run ${r + 1}/${FANOUT_RUNS}`)
+        ;(runs[name] ??= []).push(await withServer(c, server => fanOut(c, server, n, log)))
+      }
+    }
+    for (const [name, rs] of Object.entries(runs)) {
+      results.fanout[`${name}-${n}`] = Object.fromEntries(Object.keys(rs[0]).map(k => [k, percentile(rs.map(x => x[k]), 0.5)]))
     }
   }
   const s = results.sync
@@ -196,7 +214,7 @@ export async function run (lib, { log = console.log } = {}) {
     '',
     '## (h) Fan-out: one room, many WebSocket clients, one update at a time',
     '',
-    `All clients run in the bench process (one event loop), each on its own socket; the server runs in its own process. One client writes a key ${UPDATES_PER_FANOUT} times; latency = from the write to the moment each other client can read it (p50/p99 over every delivery). Memory per client = growth of the server's heap + external memory (after GC) from before the clients joined to after, divided by the number of clients.`,
+    `All clients run in the bench process (one event loop), each on its own socket; the server runs in its own process. Each scenario runs ${FANOUT_RUNS} times, alternating between the contenders, each on a fresh server process; the table shows the median of the runs. One client writes a key ${UPDATES_PER_FANOUT} times; latency = from the write to the moment each other client can read it (p50/p99 over every delivery). Memory per client = growth of the server's heap + external memory (after GC) from before the clients joined to after, divided by the number of clients; before that baseline, two clients warm the server up on another room (as a running server has served rooms before).`,
     '',
     table(['', 'clients', 'p50', 'p99', 'server heap / client', 'server RSS / client'], FANOUT.flatMap(n => Object.keys(s).map(name => {
       const r = f[`${name}-${n}`]

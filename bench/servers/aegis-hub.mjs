@@ -10,7 +10,7 @@ const dataDir = await mkdtemp(join(tmpdir(), 'aegis-bench-hub-'))
 const hub = await createHub({ port: 0, dataDir, logger: silentLogger, messagesPerSecond: 1e9 })
 process.on('message', (m) => {
   if (m === 'mem') {
-    globalThis.gc?.()
+    globalThis.gc?.(); globalThis.gc?.()
     process.send({ memory: process.memoryUsage() })
   } else if (m === 'stop') {
     hub.close().then(() => process.exit(0))
