@@ -13,6 +13,10 @@ const entries = {
   sync: 'src/sync/index.ts',
   config: 'src/config/index.ts'
 }
+// entries of the core that are their own subpath
+for (const name of ['raft', 'cluster', 'transaction']) {
+  if (existsSync(`src/${name}/index.ts`)) entries[name] = `src/${name}/index.ts`
+}
 // every adapters/<name>/index.ts is the entry `aegis-replication/<name>`
 for (const name of existsSync('adapters') ? readdirSync('adapters') : []) {
   if (existsSync(`adapters/${name}/index.ts`)) entries[name] = `adapters/${name}/index.ts`
