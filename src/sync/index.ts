@@ -29,3 +29,5 @@ export {
 export type {
   AwarenessOptions, AwarenessMeta, AwarenessChanges, AwarenessEvents, AwarenessEntry, AwarenessState
 } from './awareness.js'
+export { PeerSync } from './peer-sync.js'
+export type { PeerSyncOptions, PeerSyncEvents } from './peer-sync.js'
