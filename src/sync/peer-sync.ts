@@ -189,7 +189,7 @@ export class PeerSync extends ObservableV2<PeerSyncEvents> {
   }
 
   /** Stops listening to the doc; the session sends nothing more. */
-  destroy (): void {
+  override destroy (): void {
     if (this.destroyed) return
     this.destroyed = true
     this.stop()
