@@ -22,6 +22,7 @@
  * @module
  */
 import type { Model, Operation } from './linearizability.js'
+import type { KvCommand, KvResult } from '../../src/raft/kv.js'
 
 /** A KV operation as a client issued it. */
 export type KvInput =
@@ -156,5 +157,42 @@ export const kvModel: Model<KvState, KvInput, KvOutput> = {
                 ? JSON.stringify(o.entries)
                 : 'ok'
     return `client ${String(op.clientId)}: ${call} -> ${result} [${op.call}, ${op.return}]`
+  }
+}
+
+/** Bytes as the model's string values: lowercase hex, lossless. */
+export const hex = (bytes: Uint8Array): string => {
+  let s = ''
+  for (let i = 0; i < bytes.length; i++) s += bytes[i].toString(16).padStart(2, '0')
+  return s
+}
+
+const hexOrNull = (bytes: Uint8Array | null): string | null => (bytes === null ? null : hex(bytes))
+
+/** A `KvStateMachine` command as the model's input (values in {@link hex}). */
+export const kvInputOf = (cmd: KvCommand): KvInput => {
+  switch (cmd.type) {
+    case 'get': return { op: 'get', key: cmd.key }
+    case 'put': return { op: 'put', key: cmd.key, value: hex(cmd.value) }
+    case 'delete': return { op: 'delete', key: cmd.key }
+    case 'cas': return { op: 'cas', key: cmd.key, expected: hexOrNull(cmd.expected), next: hexOrNull(cmd.next) }
+    case 'range': return { op: 'range', from: cmd.start, to: cmd.end, limit: cmd.limit }
+  }
+}
+
+/**
+ * A `KvStateMachine` result as the model's output (values in {@link hex}).
+ *
+ * @throws {TypeError} for an `error` result: such an operation took no
+ * effect and belongs out of the history (`fail()` it).
+ */
+export const kvOutputOf = (result: KvResult): KvOutput => {
+  switch (result.type) {
+    case 'get': return { op: 'get', value: hexOrNull(result.value) }
+    case 'put': return { op: 'put' }
+    case 'delete': return { op: 'delete', existed: result.existed }
+    case 'cas': return { op: 'cas', ok: result.ok }
+    case 'range': return { op: 'range', entries: result.entries.map((e): [string, string] => [e.key, hex(e.value)]) }
+    case 'error': throw new TypeError(`kv model: an error result (${result.message}) is not an output`)
   }
 }

@@ -82,6 +82,48 @@ export type CheckResult =
 /** The default step budget per partition. */
 export const DEFAULT_TIMEOUT_STEPS = 2_000_000
 
+/**
+ * Records a history as a test runs: `invoke` when a client calls, then
+ * `ok(output)` when it gets an answer, `fail()` when the operation
+ * certainly did not take effect (e.g. refused before it was sent), or
+ * nothing if the outcome is unknown (timed out, client crashed): the
+ * operation then stays pending (`return: Infinity`).
+ *
+ * ```ts
+ * const history = new HistoryRecorder<KvInput, KvOutput>(() => clock.now())
+ * const op = history.invoke(client, { op: 'get', key: 'a' })
+ * op.ok({ op: 'get', value: null })
+ * checkLinearizable(history.operations, kvModel)
+ * ```
+ */
+export class HistoryRecorder<I, O> {
+  private readonly ops: Array<Operation<I, O> | null> = []
+
+  /** @param now - the test's clock (virtual time in a simulation). */
+  constructor (private readonly now: () => number) {}
+
+  /** Records a call; completes it with the returned handle. */
+  invoke (clientId: number | string, input: I): { ok: (output: O) => void, fail: () => void } {
+    const index = this.ops.length
+    const op: Operation<I, O> = { clientId, input, output: undefined, call: this.now(), return: Infinity }
+    this.ops.push(op)
+    let settled = false
+    const settle = (): void => {
+      if (settled) throw new Error(`operation ${index} of client ${String(clientId)} completed twice`)
+      settled = true
+    }
+    return {
+      ok: (output) => { settle(); op.output = output; op.return = this.now() },
+      fail: () => { settle(); this.ops[index] = null }
+    }
+  }
+
+  /** The history so far: completed and pending operations, without failed ones. */
+  get operations (): Operation<I, O>[] {
+    return this.ops.filter((op): op is Operation<I, O> => op !== null)
+  }
+}
+
 /** One call or return event in the doubly linked entry list. */
 interface Entry {
   /** Index of the operation in its partition. */

@@ -6,7 +6,8 @@ import {
 } from '../../../src/raft/kv.js'
 import { DecodeError, InvalidArgumentError, NotLeaderError } from '../../../src/errors.js'
 import { Prng, runSeeds } from '../../../src/testing/index.js'
-import { kvApply, kvModel, type KvInput, type KvState } from '../../support/kv-model.js'
+import { kvApply, kvInputOf, kvModel, kvOutputOf, type KvInput, type KvOutput, type KvState } from '../../support/kv-model.js'
+import { checkLinearizable, HistoryRecorder } from '../../support/linearizability.js'
 
 const te = new TextEncoder()
 const td = new TextDecoder()
@@ -378,5 +379,114 @@ describe('RaftKv', () => {
     await expect(refusing.delete('a')).rejects.toBeInstanceOf(InvalidArgumentError)
     await expect(refusing.range('a', null)).rejects.toBeInstanceOf(DecodeError)
     await expect(kv.get('\ud800')).rejects.toBeInstanceOf(InvalidArgumentError)
+  })
+})
+
+/**
+ * A one-process stand-in for a Raft group on virtual time: each command
+ * takes effect at one instant inside its call (so the group is
+ * linearizable), answers arrive later, and a few answers are lost. With
+ * `staleReads` reads are served by a replica that applies writes 20 time
+ * units late, which is not linearizable.
+ */
+const simulate = async (prng: Prng, staleReads: boolean): Promise<HistoryRecorder<KvInput, KvOutput>> => {
+  let now = 0
+  const events: Array<{ at: number, seq: number, run: () => void }> = []
+  let seq = 0
+  const at = (t: number, run: () => void): void => { events.push({ at: t, seq: seq++, run }) }
+  const leader = new KvStateMachine()
+  const follower = new KvStateMachine()
+  const respond = (res: (r: Uint8Array) => void, r: Uint8Array): void => {
+    if (prng.bool(0.03)) return // the answer is lost: the client never hears back
+    at(now + prng.int(0, 8), () => res(r))
+  }
+  const node: KvProposer = {
+    propose: (cmd) => new Promise((res) => at(now + prng.int(0, 8), () => {
+      respond(res, leader.apply(cmd))
+      at(now + 20, () => follower.apply(cmd))
+    })),
+    read: (q) => new Promise((res) => at(now + prng.int(0, 8), () => respond(res, (staleReads ? follower : leader).query(q))))
+  }
+  const kv = new RaftKv(node)
+  const history = new HistoryRecorder<KvInput, KvOutput>(() => now)
+  const keys = ['a', 'b', 'c']
+  const values = [b('x'), b('y'), new Uint8Array([0, 255])]
+  const client = async (id: number): Promise<void> => {
+    for (let i = 0; i < 30; i++) {
+      const key = prng.pick(keys)
+      const cmd: KvCommand = prng.pick<() => KvCommand>([
+        () => ({ type: 'get', key }),
+        () => ({ type: 'put', key, value: prng.pick(values) }),
+        () => ({ type: 'delete', key }),
+        () => ({ type: 'cas', key, expected: prng.bool(0.3) ? null : prng.pick(values), next: prng.pick(values) })
+      ])()
+      const op = history.invoke(id, kvInputOf(cmd))
+      const run = async (): Promise<KvResult> => {
+        switch (cmd.type) {
+          case 'get': return { type: 'get', value: await kv.get(cmd.key) }
+          case 'put': await kv.put(cmd.key, cmd.value); return { type: 'put' }
+          case 'delete': return { type: 'delete', existed: await kv.delete(cmd.key) }
+          case 'cas': return { type: 'cas', ok: await kv.cas(cmd.key, cmd.expected, cmd.next) }
+          default: throw new Error('unreachable')
+        }
+      }
+      const result = await run()
+      op.ok(kvOutputOf(result))
+      await new Promise<void>((res) => at(now + prng.int(0, 3), res))
+    }
+  }
+  for (let id = 0; id < 5; id++) void client(id)
+  const flush = (): Promise<void> => new Promise((res) => setImmediate(res))
+  await flush()
+  while (events.length > 0) {
+    events.sort((x, y) => x.at - y.at || x.seq - y.seq)
+    const e = events.shift()!
+    now = e.at
+    e.run()
+    await flush()
+  }
+  return history
+}
+
+describe('RaftKv histories', () => {
+  it('are linearizable over a node that applies each command atomically', async () => {
+    await runSeeds(10, async (_seed, prng) => {
+      const history = await simulate(prng, false)
+      expect(history.operations.length).toBeGreaterThan(20)
+      expect(checkLinearizable(history.operations, kvModel)).toEqual({ ok: true })
+    }, { env: process.env })
+  })
+
+  it('are caught when reads come from a lagging replica', async () => {
+    // a stale read is not visible in every run; it is in most
+    const outcomes: Array<boolean | 'unknown'> = []
+    for (let seed = 1; seed <= 10; seed++) outcomes.push(checkLinearizable((await simulate(new Prng(seed), true)).operations, kvModel).ok)
+    expect(outcomes).not.toContain('unknown')
+    expect(outcomes.filter((ok) => ok === false).length).toBeGreaterThanOrEqual(8)
+  })
+
+  it('HistoryRecorder keeps pending operations, drops failed ones, refuses double completion', () => {
+    let now = 0
+    const h = new HistoryRecorder<string, number>(() => now)
+    const a = h.invoke(1, 'a')
+    now = 5
+    const b2 = h.invoke(2, 'b')
+    h.invoke(3, 'c')
+    now = 9
+    a.ok(1)
+    b2.fail()
+    expect(h.operations).toEqual([
+      { clientId: 1, input: 'a', output: 1, call: 0, return: 9 },
+      { clientId: 3, input: 'c', output: undefined, call: 5, return: Infinity }
+    ])
+    expect(() => a.ok(2)).toThrow(/twice/)
+  })
+
+  it('kvInputOf / kvOutputOf map commands and results to the model, values in hex', () => {
+    expect(kvInputOf({ type: 'cas', key: 'k', expected: null, next: Uint8Array.of(0, 255) })).toEqual({ op: 'cas', key: 'k', expected: null, next: '00ff' })
+    expect(kvInputOf({ type: 'range', start: 'a', end: null, limit: 2 })).toEqual({ op: 'range', from: 'a', to: null, limit: 2 })
+    expect(kvOutputOf({ type: 'range', entries: [{ key: 'a', value: Uint8Array.of(1) }] })).toEqual({ op: 'range', entries: [['a', '01']] })
+    expect(kvOutputOf({ type: 'get', value: null })).toEqual({ op: 'get', value: null })
+    expect(() => kvOutputOf({ type: 'error', message: 'refused' })).toThrow(TypeError)
   })
 })
