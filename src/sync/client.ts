@@ -12,6 +12,11 @@
  * frames (on lossy transports) are repaired by resending unacknowledged
  * updates and re-joining rooms that never finished the handshake.
  *
+ * Signaling: once joined, a room can send opaque `signal`s to other peers
+ * of the room through the hub (`sendSignal`) and hears theirs (`signal`
+ * event). A room added with `sync: false` joins for signaling only
+ * (`signal-join`): the hub runs auth but the doc is not synced through it.
+ *
  * @module
  */
 import { ObservableV2 } from 'lib0/observable'
@@ -20,7 +25,7 @@ import { isEmptyUpdate } from '../doc/update-codec.js'
 import { DecodeError, InvalidArgumentError } from '../errors.js'
 import { silentLogger, type Logger } from '../components.js'
 import {
-  Access, DEFAULT_MAX_FRAME_BYTES, decodeMessage, encodeMessage, ErrorCode, MessageType,
+  Access, DEFAULT_MAX_FRAME_BYTES, decodeMessage, encodeMessage, ErrorCode, MAX_PEER_ID_BYTES, MessageType,
   type RoomMessage, type SyncMessage
 } from './messages.js'
 import { DEFAULT_MAX_MESSAGE_BYTES, Reassembler, splitFrame } from './chunking.js'
@@ -53,6 +58,19 @@ export interface ClientRoomOptions {
   token?: string
   /** Ask for write access; a read-only client never sends updates. @default 'write' */
   access?: Access
+  /**
+   * Sync the doc with the hub's copy. With `false` the room is joined for
+   * signaling only: the doc is neither sent nor received, and the status
+   * becomes `'synced'` as soon as the hub admitted the room.
+   * @default true
+   */
+  sync?: boolean
+  /**
+   * This client's peer id for `sendSignal` (at most `MAX_PEER_ID_BYTES`);
+   * the hub binds the connection to the first id it signals with.
+   * @default none: signaling throws
+   */
+  peerId?: string
 }
 
 /** Where a room's handshake stands. */
@@ -69,6 +87,8 @@ export interface ClientRoomEvents {
   error: (err: { code: ErrorCode, reason: string }) => void
   /** A y-protocols awareness update for this room arrived. */
   awareness: (update: Uint8Array) => void
+  /** A signal from peer `from` arrived (`to` is this peer's id, or '' for one sent to every peer). */
+  signal: (from: string, payload: Uint8Array, to: string) => void
 }
 
 interface Pending { update: Uint8Array, count: number, sentAt: number }
@@ -79,11 +99,16 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
   readonly doc: Doc
   readonly token: string
   readonly wantAccess: Access
+  /** Whether the doc syncs through the hub (false: signaling only). */
+  readonly syncsDoc: boolean
+  /** This client's peer id for signaling, if it signals. */
+  readonly peerId: string | undefined
   /** The access the hub granted, once joined. */
   access: Access | undefined = undefined
   private _status: RoomStatus = 'offline'
   private gotStep2 = false
   private answeredStep1 = false
+  private joined = false
   private joinSentAt = 0
   private resyncAt = 0
   private seq = 0
@@ -98,8 +123,29 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
     this.doc = doc
     this.token = options.token ?? ''
     this.wantAccess = options.access ?? Access.Write
+    this.syncsDoc = options.sync ?? true
+    if (options.peerId !== undefined && (typeof options.peerId !== 'string' || options.peerId.length === 0 || new TextEncoder().encode(options.peerId).length > MAX_PEER_ID_BYTES)) {
+      throw new InvalidArgumentError(`a peer id must be a non-empty string of at most ${MAX_PEER_ID_BYTES} bytes`)
+    }
+    this.peerId = options.peerId
     this.onUpdate = (update, origin) => { if (origin !== this) this.local(update) }
-    doc.on('update', this.onUpdate)
+    if (this.syncsDoc) doc.on('update', this.onUpdate)
+  }
+
+  /** Whether the hub admitted this room on the current connection (signals may flow). */
+  get isJoined (): boolean { return this.joined }
+
+  /**
+   * Sends an opaque payload to peer `to` of this room ('' = every peer)
+   * through the hub. Returns false (nothing sent) while not joined.
+   *
+   * @throws {InvalidArgumentError} when the room has no `peerId`.
+   */
+  sendSignal (to: string, payload: Uint8Array): boolean {
+    if (this.peerId === undefined) throw new InvalidArgumentError('this room was added without a peerId: it cannot signal')
+    if (!this.joined || this._status === 'denied') return false
+    this.client.sendMessage({ type: MessageType.Signal, room: this.name, from: this.peerId, to, payload })
+    return true
   }
 
   get status (): RoomStatus { return this._status }
@@ -117,13 +163,13 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
    * after the persistence flushed), so the hub knows what each client holds.
    */
   reportHeld (stateVector: Uint8Array = this.doc.encodeStateVector()): void {
-    if (this._status !== 'synced') return
+    if (this._status !== 'synced' || !this.syncsDoc) return
     this.client.sendMessage({ type: MessageType.Held, room: this.name, stateVector })
   }
 
   /** Sends a y-protocols awareness update to the room. */
   sendAwareness (update: Uint8Array): void {
-    if (this._status === 'offline' || this._status === 'denied') return
+    if (this._status === 'offline' || this._status === 'denied' || !this.syncsDoc) return
     this.client.sendMessage({ type: MessageType.Awareness, room: this.name, update })
   }
 
@@ -132,8 +178,13 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
     if (this._status === 'denied') return
     this.gotStep2 = false
     this.answeredStep1 = false
+    this.joined = false
     this.setStatus('joining')
     this.joinSentAt = this.resyncAt = this.client.now()
+    if (!this.syncsDoc) {
+      this.client.sendMessage({ type: MessageType.SignalJoin, room: this.name, token: this.token })
+      return
+    }
     this.client.sendMessage({
       type: MessageType.Join, room: this.name, token: this.token, access: this.wantAccess, stateVector: this.doc.encodeStateVector()
     })
@@ -146,6 +197,7 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
     for (const p of this.inFlight.values()) this.unsent += p.count
     this.inFlight.clear()
     this.answeredStep1 = false
+    this.joined = false
     if (this._status !== 'denied') this.setStatus('offline')
   }
 
@@ -154,17 +206,26 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
     switch (m.type) {
       case MessageType.Joined:
         this.access = m.access
+        this.joined = true
+        if (!this.syncsDoc && this._status === 'joining') {
+          this.setStatus('synced')
+          this.emit('synced', [this])
+        }
+        break
+      case MessageType.Signal:
+        if (this.joined) this.emit('signal', [m.from, m.payload, m.to])
         break
       case MessageType.SyncStep2:
+        if (!this.syncsDoc) break
         this.doc.applyUpdate(m.update, this)
         this.gotStep2 = true
         this.maybeSynced()
         break
       case MessageType.SyncStep1:
-        this.answerStep1(m.stateVector)
+        if (this.syncsDoc) this.answerStep1(m.stateVector)
         break
       case MessageType.Update:
-        this.doc.applyUpdate(m.update, this)
+        if (this.syncsDoc) this.doc.applyUpdate(m.update, this)
         break
       case MessageType.Ack:
         this.ack(m.from, m.to)
@@ -201,7 +262,7 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
 
   /** @internal */
   detach (): void {
-    this.doc.off('update', this.onUpdate)
+    if (this.syncsDoc) this.doc.off('update', this.onUpdate)
     this.offline()
   }
 

@@ -15,7 +15,15 @@
  * error       room ('' = the connection), code, reason
  * chunk       message id, index, count, bytes (a piece of a larger frame)
  * held        room, state vector        client: this much is durable in my local storage
+ * signal      room, from peer, to peer ('' = every peer), payload   relayed by the hub
+ * signal-join room, token               client: join for signaling only (no doc sync); answered by joined
  * ```
+ *
+ * `signal` carries opaque payloads between peers of a room (WebRTC
+ * offers, answers, ICE candidates — encrypted when the room has a
+ * password). The hub binds a connection to the peer id it first signals
+ * with in a room, refuses another id from it, and relays to the named peer
+ * (or to every signaling peer of the room).
  *
  * @module
  */
@@ -36,6 +44,9 @@ export const MAX_ROOM_NAME_BYTES = 256
 /** Auth tokens are at most this many UTF-8 bytes. */
 export const MAX_TOKEN_BYTES = 4096
 
+/** Signaling peer ids are at most this many UTF-8 bytes. */
+export const MAX_PEER_ID_BYTES = 64
+
 /** Message type tags on the wire. */
 export const MessageType = {
   Join: 0,
@@ -48,7 +59,9 @@ export const MessageType = {
   Leave: 7,
   Error: 8,
   Chunk: 9,
-  Held: 10
+  Held: 10,
+  Signal: 11,
+  SignalJoin: 12
 } as const
 export type MessageType = typeof MessageType[keyof typeof MessageType]
 
@@ -90,12 +103,17 @@ export interface AwarenessMessage { type: typeof MessageType.Awareness, room: st
 export interface LeaveMessage { type: typeof MessageType.Leave, room: string }
 export interface ErrorMessage { type: typeof MessageType.Error, room: string, code: ErrorCode, reason: string }
 export interface HeldMessage { type: typeof MessageType.Held, room: string, stateVector: Uint8Array }
+/** An opaque payload from one peer of a room to another (`to` = '': to every peer). */
+export interface SignalMessage { type: typeof MessageType.Signal, room: string, from: string, to: string, payload: Uint8Array }
+/** Join a room for signaling only: auth runs as for `join`, the doc is not synced. */
+export interface SignalJoinMessage { type: typeof MessageType.SignalJoin, room: string, token: string }
 export interface ChunkMessage { type: typeof MessageType.Chunk, id: number, index: number, count: number, bytes: Uint8Array }
 
 /** Every message of the sync protocol, discriminated on `type`. */
 export type SyncMessage =
   | JoinMessage | JoinedMessage | SyncStep1Message | SyncStep2Message | UpdateMessage
   | AckMessage | AwarenessMessage | LeaveMessage | ErrorMessage | ChunkMessage | HeldMessage
+  | SignalMessage | SignalJoinMessage
 
 /** Messages addressed to a room (all but `chunk`). */
 export type RoomMessage = Exclude<SyncMessage, ChunkMessage>
@@ -149,6 +167,14 @@ export const encodeMessage = (m: SyncMessage): Uint8Array => {
     case MessageType.Error:
       encoding.writeVarUint(e, m.code)
       writeString(e, m.reason)
+      break
+    case MessageType.Signal:
+      writeString(e, m.from)
+      writeString(e, m.to)
+      encoding.writeVarUint8Array(e, m.payload)
+      break
+    case MessageType.SignalJoin:
+      writeString(e, m.token)
       break
   }
   return encoding.toUint8Array(e)
@@ -227,6 +253,14 @@ export const decodeMessage = (frame: Uint8Array): SyncMessage => decodeWith('syn
       if (!ERROR_CODES.has(code)) throw new DecodeError(`unknown error code ${code}`)
       return { type, room, code: code as ErrorCode, reason: readLimitedString(d, 'error reason', 1024) }
     }
+    case MessageType.Signal: {
+      const from = readLimitedString(d, 'signal sender', MAX_PEER_ID_BYTES)
+      if (from.length === 0) throw new DecodeError('a signal needs a sender peer id')
+      const to = readLimitedString(d, 'signal target', MAX_PEER_ID_BYTES)
+      return { type, room, from, to, payload: readBytes(d, 'signal payload') }
+    }
+    case MessageType.SignalJoin:
+      return { type, room, token: readLimitedString(d, 'token', MAX_TOKEN_BYTES) }
     default:
       throw new DecodeError(`unknown message type ${type}`)
   }

@@ -7,17 +7,24 @@
  * A malformed, oversized or too-fast connection is told why and closed; the
  * other connections and the rooms carry on.
  *
+ * Signaling: a connection joined to a room (for sync with `join`, or for
+ * signaling only with `signal-join`, which runs `auth` but never opens the
+ * room's doc) may send `signal` messages, which {@link SignalRelay} passes
+ * to the named peer of that room (or to all of them). A read-only
+ * connection may signal; a denied one may not.
+ *
  * @module
  */
 import { DecodeError, InvalidArgumentError } from '../errors.js'
 import { silentLogger, type Logger } from '../components.js'
 import {
   Access, DEFAULT_MAX_FRAME_BYTES, decodeMessage, encodeMessage, ErrorCode, MessageType,
-  type JoinMessage, type SyncMessage
+  type JoinMessage, type SignalJoinMessage, type SignalMessage, type SyncMessage
 } from './messages.js'
 import { DEFAULT_MAX_MESSAGE_BYTES, Reassembler, splitFrame } from './chunking.js'
 import type { HubRoom, RoomPeer } from './hub-room.js'
 import { SmallMap } from './small-map.js'
+import { SignalRelay } from './signal-relay.js'
 
 /** What `auth` answers for a token and a room. */
 export type AuthDecision = 'read' | 'write' | 'deny'
@@ -73,6 +80,8 @@ export class ServerConnection implements RoomPeer {
   private framesOut = 0
   private bytesOut = 0
   private readonly rooms = new SmallMap<Promise<HubRoom | undefined>>()
+  /** Rooms joined for signaling only (`signal-join`): resolves to whether auth admitted us. */
+  private readonly signalRooms = new SmallMap<Promise<boolean>>()
   /** Created on the first chunk: most connections never send one. */
   private reassembler: Reassembler | undefined
   private chunkId = 0
@@ -148,17 +157,23 @@ export class ServerConnection implements RoomPeer {
     this.closed = true
     this.reassembler = undefined
     for (const name of this.rooms.keys()) this.leaveRoom(name)
+    for (const name of this.signalRooms.keys()) this.leaveRoom(name)
     this.server.forget(this)
   }
 
   private dispatch (m: Exclude<SyncMessage, { type: typeof MessageType.Chunk }>): void {
     if (m.type === MessageType.Join) { this.join(m); return }
+    if (m.type === MessageType.SignalJoin) { this.signalJoin(m); return }
+    if (m.type === MessageType.Signal) { this.signal(m); return }
     const pending = this.rooms.get(m.room)
+    if (m.type === MessageType.Leave && (pending !== undefined || this.signalRooms.get(m.room) !== undefined)) {
+      this.leaveRoom(m.room)
+      return
+    }
     if (pending === undefined) {
       this.send({ type: MessageType.Error, room: m.room, code: ErrorCode.Denied, reason: 'join the room before sending to it' })
       return
     }
-    if (m.type === MessageType.Leave) { this.leaveRoom(m.room); return }
     // chained on the join, so messages keep their order while auth and loading run
     this.rooms.set(m.room, pending.then(room => {
       if (room !== undefined && !this.closed) room.receive(this, m)
@@ -177,18 +192,66 @@ export class ServerConnection implements RoomPeer {
       }))
       return
     }
-    if (this.rooms.size >= this.server.maxRoomsPerConnection) {
+    if (this.rooms.size + this.signalRooms.size >= this.server.maxRoomsPerConnection) {
       this.send({ type: MessageType.Error, room: m.room, code: ErrorCode.Denied, reason: `a connection may join at most ${this.server.maxRoomsPerConnection} rooms` })
       return
     }
     this.rooms.set(m.room, this.server.admit(this, m))
   }
 
+  private signalJoin (m: SignalJoinMessage): void {
+    const prev = this.signalRooms.get(m.room)
+    if (prev !== undefined) {
+      // asked again (the answer was lost, or a denied join is retried): auth again
+      this.signalRooms.set(m.room, prev.then(() => this.closed ? false : this.server.admitSignaling(this, m)))
+      return
+    }
+    if (this.rooms.size + this.signalRooms.size >= this.server.maxRoomsPerConnection) {
+      this.send({ type: MessageType.Error, room: m.room, code: ErrorCode.Denied, reason: `a connection may join at most ${this.server.maxRoomsPerConnection} rooms` })
+      return
+    }
+    this.signalRooms.set(m.room, this.server.admitSignaling(this, m))
+  }
+
+  /** Relays a signal once the join it follows is through; a connection not admitted to the room may not signal. */
+  private signal (m: SignalMessage): void {
+    const signaling = this.signalRooms.get(m.room)
+    if (signaling !== undefined) {
+      this.signalRooms.set(m.room, signaling.then(ok => {
+        if (ok && !this.closed) this.server.relaySignal(this, m)
+        return ok
+      }))
+      return
+    }
+    const pending = this.rooms.get(m.room)
+    if (pending === undefined) {
+      this.send({ type: MessageType.Error, room: m.room, code: ErrorCode.Denied, reason: 'join the room before signaling in it' })
+      return
+    }
+    this.rooms.set(m.room, pending.then(room => {
+      if (room !== undefined && !this.closed) this.server.relaySignal(this, m)
+      return room
+    }))
+  }
+
 
   private leaveRoom (name: string): void {
     const pending = this.rooms.get(name)
     this.rooms.delete(name)
-    if (pending !== undefined) void pending.then(room => { if (room !== undefined) this.server.left(room, this) })
+    if (pending !== undefined) {
+      void pending.then(room => {
+        this.server.signals.remove(name, this)
+        if (room !== undefined) this.server.left(room, this)
+      })
+    }
+    const signaling = this.signalRooms.get(name)
+    this.signalRooms.delete(name)
+    if (signaling !== undefined) {
+      void signaling.then(() => {
+        // still a sync member of the room: it keeps signaling through that membership
+        if (!this.rooms.has(name)) this.server.signals.remove(name, this)
+      })
+    }
   }
 
   private withinRate (bytes: number): boolean {
@@ -222,6 +285,8 @@ export class SyncServer {
   /** @internal */ readonly maxRoomsPerConnection: number
   /** @internal */ readonly now: () => number
   /** @internal */ readonly logger: Logger
+  /** @internal the signaling members of every room */
+  readonly signals: SignalRelay
   private readonly options: SyncServerOptions
   private readonly connections = new Set<ServerConnection>()
   private readonly rooms = new Map<string, Promise<HubRoom>>()
@@ -239,6 +304,7 @@ export class SyncServer {
     this.maxRoomsPerConnection = options.maxRoomsPerConnection ?? 1000
     this.now = options.now ?? (() => Date.now())
     this.logger = options.logger ?? silentLogger
+    this.signals = new SignalRelay(this.logger)
   }
 
   /** Open connections. */
@@ -266,19 +332,52 @@ export class SyncServer {
     }
   }
 
-  private async admitNow (conn: ServerConnection, m: JoinMessage): Promise<HubRoom | undefined> {
+  /** @internal auth for a signaling-only join: the room's doc is not opened */
+  async admitSignaling (conn: ServerConnection, m: SignalJoinMessage): Promise<boolean> {
+    const decision = await this.decide(conn, m.room, m.token)
+    if (decision === 'deny') return false
+    if (!this.connections.has(conn)) return false
+    this.signals.add(m.room, conn)
+    this.logger.info('joined room for signaling', { room: m.room, connection: conn.id, access: decision })
+    conn.send({ type: MessageType.Joined, room: m.room, access: decision === 'write' ? Access.Write : Access.Read })
+    return true
+  }
+
+  /** @internal */
+  relaySignal (conn: ServerConnection, m: SignalMessage): void {
+    const refused = this.signals.relay(conn, m)
+    if (refused === undefined) return
+    const held = this.signals.peerIdOf(m.room, conn)
+    conn.send({
+      type: MessageType.Error,
+      room: m.room,
+      code: ErrorCode.BadMessage,
+      reason: refused === 'spoofed'
+        ? `this connection signals as ${JSON.stringify(held)} in this room, not ${JSON.stringify(m.from)}`
+        : `peer id ${JSON.stringify(m.from)} is taken in this room`
+    })
+  }
+
+  /** Asks `auth`; a failing or odd answer is `deny` (and the connection is told). */
+  private async decide (conn: ServerConnection, room: string, token: string): Promise<AuthDecision> {
     let decision: AuthDecision
     try {
-      decision = this.options.auth === undefined ? 'write' : await this.options.auth(m.token, m.room)
+      decision = this.options.auth === undefined ? 'write' : await this.options.auth(token, room)
     } catch (err) {
-      this.logger.error('auth failed', { room: m.room, connection: conn.id, error: String(err) })
+      this.logger.error('auth failed', { room, connection: conn.id, error: String(err) })
       decision = 'deny'
     }
     if (decision !== 'read' && decision !== 'write') {
-      this.logger.info('join denied', { room: m.room, connection: conn.id })
-      conn.send({ type: MessageType.Error, room: m.room, code: ErrorCode.Denied, reason: `access to room ${JSON.stringify(m.room)} denied` })
-      return undefined
+      this.logger.info('join denied', { room, connection: conn.id })
+      conn.send({ type: MessageType.Error, room, code: ErrorCode.Denied, reason: `access to room ${JSON.stringify(room)} denied` })
+      return 'deny'
     }
+    return decision
+  }
+
+  private async admitNow (conn: ServerConnection, m: JoinMessage): Promise<HubRoom | undefined> {
+    const decision = await this.decide(conn, m.room, m.token)
+    if (decision === 'deny') return undefined
     const access = decision === 'write' && m.access === Access.Write ? Access.Write : Access.Read
     let room: HubRoom
     try {
