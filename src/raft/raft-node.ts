@@ -1,0 +1,555 @@
+/**
+ * The Raft driver: runs a {@link RaftCore} on a clock, a transport, a
+ * storage and a state machine. It ticks the core, persists each batch
+ * before sending the messages that depend on it, applies committed
+ * commands (exactly once per client session), serves ReadIndex reads,
+ * takes snapshots every `snapshotThreshold` entries, and settles every
+ * pending call with a result or a typed error.
+ *
+ * @module
+ */
+import { silentLogger, systemClock, systemRandom, type Components, type TimerHandle } from '../components.js'
+import { DecodeError, InvalidArgumentError, NotLeaderError, StorageError, TimeoutError } from '../errors.js'
+import { peerId, type PeerId, type Transport } from '../transport/transport.js'
+import { decodeConfChange, decodeRaftMessage, encodeConfChange, encodeRaftMessage } from './codec.js'
+import { ProposalDroppedError, RaftStoppedError } from './errors.js'
+import { RaftCore, type Ready, type RaftStatus } from './raft.js'
+import { SessionTable, decodeCommand, decodeNodeSnapshot, encodeCommand, encodeNodeSnapshot, type SessionTag } from './session.js'
+import type { RaftStorage } from './storage.js'
+import { ConfChangeOp, EntryType, Role, type ConfState, type Entry, type NodeId } from './types.js'
+
+/** The replicated application state. Every replica applies the same commands in the same order. */
+export interface StateMachine {
+  /** Applies a committed command; the result goes back to the proposer. Must be deterministic. */
+  apply (cmd: Uint8Array): Uint8Array | Promise<Uint8Array>
+  /** Answers a read-only query against the current state. */
+  query (q: Uint8Array): Uint8Array | Promise<Uint8Array>
+  /** Serializes the whole state. */
+  snapshot (): Uint8Array | Promise<Uint8Array>
+  /** Replaces the whole state with a snapshot's. */
+  restore (bytes: Uint8Array): void | Promise<void>
+}
+
+/** Configuration of a {@link RaftNode}; times are in milliseconds. */
+export interface RaftConfig {
+  /** This node's id (its transport's peer id). */
+  nodeId: string
+  /** The other members of a new cluster; ignored once the storage holds state. */
+  peers: string[]
+  /**
+   * Start as a non-member with an empty log, waiting to be added with
+   * `addNode` on the leader (instead of bootstrapping a cluster from `peers`).
+   * @default false
+   */
+  join?: boolean
+  /**
+   * Election timeout range: a follower that hears no leader for a random
+   * time in it starts an election.
+   * @default { min: 150, max: 300 }
+   */
+  electionTimeout?: { min: number, max: number }
+  /**
+   * How often a leader sends heartbeats.
+   * @default 50
+   */
+  heartbeatInterval?: number
+  /**
+   * Length of one core tick.
+   * @default heartbeatInterval / 5
+   */
+  tickInterval?: number
+  /**
+   * Use pre-vote (see `RaftCoreOptions.preVote`).
+   * @default true
+   */
+  preVote?: boolean
+  /**
+   * Use check-quorum and leader leases (see `RaftCoreOptions.checkQuorum`).
+   * @default true
+   */
+  checkQuorum?: boolean
+  /**
+   * How long `propose` and `read` wait before rejecting with `TimeoutError`.
+   * @default 10 * electionTimeout.max
+   */
+  requestTimeout?: number
+  /**
+   * How long `addNode`, `removeNode` and `transferLeadership` wait.
+   * @default 100 * electionTimeout.max
+   */
+  membershipTimeout?: number
+  /**
+   * Take a snapshot (and compact the log) after this many applied entries.
+   * @default 10000
+   */
+  snapshotThreshold?: number
+  /**
+   * Client sessions remembered for exactly-once proposals.
+   * @default 100000
+   */
+  maxSessions?: number
+  /** @default 64 */
+  maxInflightMessages?: number
+  /** @default 4 MiB */
+  maxInflightBytes?: number
+  /** @default 256 KiB */
+  maxMessageBytes?: number
+  /** @default 256 KiB */
+  snapshotChunkBytes?: number
+}
+
+/** Options of {@link RaftNode.propose}. */
+export interface ProposeOptions {
+  /** Tag the command for exactly-once application; retries must reuse the same tag. */
+  session?: SessionTag
+  /** Overrides `requestTimeout` for this call. */
+  timeout?: number
+}
+
+/** {@link RaftStatus} plus the driver's applied index. */
+export interface RaftNodeStatus extends RaftStatus {
+  /** Highest index applied to the state machine. */
+  applied: number
+}
+
+interface Waiter<T> { resolve: (v: T) => void, reject: (e: Error) => void, timer: TimerHandle }
+interface PendingProposal extends Waiter<Uint8Array> { term: number }
+interface PendingRead extends Waiter<Uint8Array> { query: Uint8Array, index: number | undefined }
+interface ConfWaiter extends Waiter<void> { done: (conf: ConfState) => boolean }
+
+const checkMs = (v: number, what: string): number => {
+  if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${what} must be a positive number of milliseconds, got ${v}`)
+  return v
+}
+
+/**
+ * A Raft group member. See the module documentation.
+ *
+ * ```ts
+ * const node = new RaftNode({ nodeId: 'n1', peers: ['n2', 'n3'] }, new MemoryRaftStorage(), transport, kv)
+ * await node.start()
+ * const result = await node.propose(cmd)   // on the leader
+ * const answer = await node.read(query)    // linearizable
+ * ```
+ */
+export class RaftNode {
+  private readonly config: RaftConfig
+  private readonly components: Components
+  private core: RaftCore | undefined
+  private readonly sessions: SessionTable
+  private readonly tickMs: number
+  private readonly ticks: { heartbeat: number, election: { min: number, max: number } }
+  private readonly requestTimeout: number
+  private readonly membershipTimeout: number
+  private readonly snapshotThreshold: number
+  private tickTimer: TimerHandle | undefined
+  private started = false
+  private stopped = false
+  private processing = false
+  private applied = 0
+  private snapshotIndex = 0
+  private readCtx = 0
+  private soft: { role: Role, leaderId: NodeId | undefined } = { role: Role.Follower, leaderId: undefined }
+  private readonly proposals = new Map<number, PendingProposal>()
+  private readonly reads = new Map<number, PendingRead>()
+  private readonly confWaiters = new Set<ConfWaiter>()
+  private readonly leaderWaiters = new Set<Waiter<void> & { to: NodeId }>()
+  private readonly onMessage = (from: PeerId, frame: Uint8Array): void => this.receive(from, frame)
+  private readonly onClose = (err?: Error): void => { if (err !== undefined) this.halt(new RaftStoppedError(`the transport closed (${err.message}): restart the node`)) }
+
+  constructor (
+    config: RaftConfig,
+    private readonly storage: RaftStorage,
+    private readonly transport: Transport,
+    private readonly stateMachine: StateMachine,
+    components: Partial<Components> = {}
+  ) {
+    if (typeof config.nodeId !== 'string' || config.nodeId === '') throw new InvalidArgumentError('RaftConfig.nodeId must be a non-empty string')
+    if (!Array.isArray(config.peers)) throw new InvalidArgumentError('RaftConfig.peers must be an array of node ids ([] when joining)')
+    this.config = config
+    this.components = { clock: components.clock ?? systemClock(), random: components.random ?? systemRandom(), logger: components.logger ?? silentLogger }
+    const et = config.electionTimeout ?? { min: 150, max: 300 }
+    checkMs(et.min, 'electionTimeout.min')
+    if (!(et.max >= et.min)) throw new InvalidArgumentError(`electionTimeout.max must be >= min, got ${JSON.stringify(et)}`)
+    const hb = checkMs(config.heartbeatInterval ?? 50, 'heartbeatInterval')
+    if (hb * 2 > et.min) throw new InvalidArgumentError(`heartbeatInterval (${hb}) must be at most half of electionTimeout.min (${et.min})`)
+    this.tickMs = checkMs(config.tickInterval ?? Math.max(1, hb / 5), 'tickInterval')
+    const heartbeat = Math.max(1, Math.round(hb / this.tickMs))
+    const min = Math.max(heartbeat + 1, Math.round(et.min / this.tickMs))
+    this.ticks = { heartbeat, election: { min, max: Math.max(min, Math.round(et.max / this.tickMs)) } }
+    this.requestTimeout = checkMs(config.requestTimeout ?? 10 * et.max, 'requestTimeout')
+    this.membershipTimeout = checkMs(config.membershipTimeout ?? 100 * et.max, 'membershipTimeout')
+    this.snapshotThreshold = config.snapshotThreshold ?? 10_000
+    this.sessions = new SessionTable(config.maxSessions ?? 100_000)
+  }
+
+  /** The leader this node knows of, if any. */
+  get leaderId (): string | undefined {
+    return this.soft.leaderId
+  }
+
+  /** This node's id. */
+  get id (): string {
+    return this.config.nodeId
+  }
+
+  /** Whether this node is the leader (as far as it knows). */
+  isLeader (): boolean {
+    return this.soft.role === Role.Leader
+  }
+
+  /** Role, term, log positions, configuration and applied index. */
+  status (): RaftNodeStatus {
+    if (this.core === undefined) throw new RaftStoppedError('the raft node has not started: call start() first')
+    return { ...this.core.status(), applied: this.applied }
+  }
+
+  /** @internal The core, for tests that check invariants. */
+  get raft (): RaftCore | undefined {
+    return this.core
+  }
+
+  /**
+   * Loads the storage (bootstrapping a new cluster from `peers` when it is
+   * empty and `join` is not set), restores the latest snapshot, and starts
+   * ticking and listening.
+   *
+   * @throws {StorageError} when the storage cannot be read or written.
+   */
+  async start (): Promise<void> {
+    if (this.started) throw new InvalidArgumentError('RaftNode.start() was already called: create a new node to restart')
+    this.started = true
+    let state
+    try {
+      state = await this.storage.load()
+      if (state.hardState.term === 0 && state.snapshot === undefined && state.entries.length === 0 && this.config.join !== true) {
+        const voters = [...new Set([this.config.nodeId, ...this.config.peers])].sort()
+        const entry: Entry = { term: 1, index: 1, type: EntryType.ConfChange, data: encodeConfChange({ op: ConfChangeOp.Promote, node: voters[0], conf: { voters, learners: [] } }) }
+        const hardState = { term: 1, vote: null, commit: 1 }
+        await this.storage.append([entry])
+        await this.storage.saveHardState(hardState)
+        state = { hardState, snapshot: undefined, entries: [entry] }
+      }
+    } catch (err) {
+      throw new StorageError(`raft storage could not be loaded for ${this.config.nodeId}: check the storage, then restart`, { cause: err })
+    }
+    if (this.stopped) throw new RaftStoppedError()
+    if (state.snapshot !== undefined) {
+      await this.stateMachine.restore(decodeNodeSnapshot(state.snapshot.data, this.sessions))
+      this.applied = this.snapshotIndex = state.snapshot.index
+    }
+    this.core = new RaftCore({
+      id: this.config.nodeId,
+      electionTicks: this.ticks.election,
+      heartbeatTicks: this.ticks.heartbeat,
+      random: this.components.random,
+      preVote: this.config.preVote,
+      checkQuorum: this.config.checkQuorum,
+      maxInflightMessages: this.config.maxInflightMessages,
+      maxInflightBytes: this.config.maxInflightBytes,
+      maxMessageBytes: this.config.maxMessageBytes,
+      snapshotChunkBytes: this.config.snapshotChunkBytes
+    }, { hardState: state.hardState, snapshot: state.snapshot, entries: state.entries })
+    this.transport.on('message', this.onMessage)
+    this.transport.on('close', this.onClose)
+    this.scheduleTick()
+    this.kick()
+  }
+
+  /** Stops ticking and listening; every pending call rejects with {@link RaftStoppedError}. The transport stays open. */
+  async stop (): Promise<void> {
+    this.halt(new RaftStoppedError())
+  }
+
+  /**
+   * Replicates `cmd` and resolves with the state machine's result once it
+   * is committed and applied here.
+   *
+   * @throws {NotLeaderError} (with the known leader) when this node is not the leader.
+   * @throws {TimeoutError} when not applied within `requestTimeout`; it may
+   *   still be applied: retry with the same `session` for exactly-once.
+   * @throws {ProposalDroppedError} when a new leader overwrote it.
+   * @throws {RaftStoppedError} when the node is or gets stopped.
+   */
+  propose (cmd: Uint8Array, options: ProposeOptions = {}): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      const core = this.live(reject)
+      if (core === undefined) return
+      let at
+      try {
+        at = core.propose(encodeCommand(cmd, options.session))
+      } catch (err) { return reject(err) }
+      const timer = this.components.clock.setTimeout(() => {
+        if (this.proposals.get(at.index)?.timer !== timer) return
+        this.proposals.delete(at.index)
+        reject(new TimeoutError(`proposal at index ${at.index} was not applied within ${options.timeout ?? this.requestTimeout} ms: it may still be applied; retry with the same session for exactly-once`))
+      }, options.timeout ?? this.requestTimeout)
+      this.proposals.set(at.index, { term: at.term, resolve, reject, timer })
+      this.kick()
+    })
+  }
+
+  /**
+   * A linearizable read: confirms leadership with a heartbeat round
+   * (ReadIndex, no log write), waits until this node has applied that
+   * index, then runs `stateMachine.query(query)`. Works on followers too
+   * (the leader supplies the index).
+   *
+   * @throws {NotLeaderError} when no leader is known, or the leader changed meanwhile.
+   * @throws {TimeoutError} after `requestTimeout`.
+   * @throws {RaftStoppedError} when the node is or gets stopped.
+   */
+  read (query: Uint8Array, options: { timeout?: number } = {}): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      const core = this.live(reject)
+      if (core === undefined) return
+      const ctx = ++this.readCtx
+      try {
+        core.readIndex(ctx)
+      } catch (err) { return reject(err) }
+      const timer = this.components.clock.setTimeout(() => {
+        if (!this.reads.delete(ctx)) return
+        reject(new TimeoutError(`read was not confirmed within ${options.timeout ?? this.requestTimeout} ms: retry (on the leader if one is known)`))
+      }, options.timeout ?? this.requestTimeout)
+      this.reads.set(ctx, { query, index: undefined, resolve, reject, timer })
+      this.kick()
+    })
+  }
+
+  /**
+   * Adds `id` as a learner; the leader promotes it to voter once it has
+   * caught up. Resolves when this node has applied the promotion.
+   *
+   * @throws {NotLeaderError} when not the leader.
+   * @throws {ConfChangeError} when another change is pending or `id` is a member.
+   */
+  addNode (id: string): Promise<void> {
+    return this.changeConf(ConfChangeOp.AddLearner, id, (conf) => conf.voters.includes(id))
+  }
+
+  /**
+   * Removes `id` (voter or learner). Resolves when this node has applied
+   * the change. A leader that removes itself steps down once it commits.
+   *
+   * @throws {NotLeaderError} when not the leader.
+   * @throws {ConfChangeError} when another change is pending or `id` is not a member.
+   */
+  removeNode (id: string): Promise<void> {
+    return this.changeConf(ConfChangeOp.Remove, id, (conf) => !conf.voters.includes(id) && !conf.learners.includes(id))
+  }
+
+  /**
+   * Hands leadership to `to`. Resolves when this node sees `to` lead.
+   *
+   * @throws {NotLeaderError} when not the leader.
+   * @throws {TimeoutError} when `to` did not take over in time (retry or pick another node).
+   */
+  transferLeadership (to: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const core = this.live(reject)
+      if (core === undefined) return
+      if (this.soft.leaderId === to) return resolve()
+      try { core.transferLeadership(to) } catch (err) { return reject(err) }
+      const w = {
+        to,
+        resolve,
+        reject,
+        timer: this.components.clock.setTimeout(() => {
+          if (!this.leaderWaiters.delete(w)) return
+          reject(new TimeoutError(`leadership did not move to ${to} within ${this.membershipTimeout} ms: check that it is up and caught up, then retry`))
+        }, this.membershipTimeout)
+      }
+      this.leaderWaiters.add(w)
+      this.kick()
+    })
+  }
+
+  // ---------------------------------------------------------------- internals
+
+  private changeConf (op: ConfChangeOp, id: string, done: (conf: ConfState) => boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const core = this.live(reject)
+      if (core === undefined) return
+      try {
+        peerId(id)
+        core.proposeConfChange(op, id)
+      } catch (err) { return reject(err) }
+      const w: ConfWaiter = {
+        done,
+        resolve,
+        reject,
+        timer: this.components.clock.setTimeout(() => {
+          if (!this.confWaiters.delete(w)) return
+          reject(new TimeoutError(`membership change (${op} ${id}) not applied within ${this.membershipTimeout} ms: check the cluster's status and retry`))
+        }, this.membershipTimeout)
+      }
+      this.confWaiters.add(w)
+      this.kick()
+    })
+  }
+
+  private live (reject: (e: Error) => void): RaftCore | undefined {
+    if (this.stopped) { reject(new RaftStoppedError()); return undefined }
+    if (this.core === undefined) { reject(new RaftStoppedError('the raft node has not started: await start() first')); return undefined }
+    return this.core
+  }
+
+  private scheduleTick (): void {
+    this.tickTimer = this.components.clock.setTimeout(() => {
+      if (this.stopped || this.core === undefined) return
+      this.core.tick()
+      this.kick()
+      this.scheduleTick()
+    }, this.tickMs)
+  }
+
+  private receive (from: PeerId, frame: Uint8Array): void {
+    if (this.stopped || this.core === undefined) return
+    let m
+    try {
+      m = decodeRaftMessage(frame)
+    } catch (err) {
+      if (err instanceof DecodeError) { this.components.logger.warn('raft: dropped an undecodable message', { from, error: err.message }); return }
+      throw err
+    }
+    if (m.from !== from) return
+    this.core.step(m)
+    this.kick()
+  }
+
+  /** Runs the ready loop unless it is running (it picks up new work itself). */
+  private kick (): void {
+    if (this.processing || this.stopped) return
+    this.processing = true
+    this.loop().then(() => { this.processing = false }, (err: unknown) => {
+      this.processing = false
+      const e = err instanceof Error ? err : new Error(String(err))
+      this.components.logger.error('raft: stopping after a failure', { node: this.config.nodeId, error: e.message })
+      this.halt(e instanceof StorageError ? e : new StorageError(`raft node ${this.config.nodeId} stopped: ${e.message}`, { cause: e }))
+    })
+  }
+
+  private async loop (): Promise<void> {
+    const core = this.core!
+    while (!this.stopped && core.hasReady()) {
+      const rd = core.ready()
+      await this.persist(rd)
+      if (this.stopped) return
+      for (const m of rd.messages) {
+        try { this.transport.send(peerId(m.to), encodeRaftMessage(m)) } catch { /* closed: the close handler stops us */ }
+      }
+      this.noteSoftState(rd)
+      if (rd.snapshot !== undefined) {
+        await this.stateMachine.restore(decodeNodeSnapshot(rd.snapshot.data, this.sessions))
+        this.applied = this.snapshotIndex = rd.snapshot.index
+      }
+      for (const rs of rd.readStates) {
+        const r = this.reads.get(rs.ctx)
+        if (r !== undefined) r.index = rs.index
+      }
+      for (const e of rd.committed) {
+        await this.applyEntry(e)
+        if (this.stopped) return
+      }
+      await this.serveReads()
+      core.advance(rd)
+      if (this.applied - this.snapshotIndex >= this.snapshotThreshold) await this.takeSnapshot(core)
+    }
+  }
+
+  private async persist (rd: Ready): Promise<void> {
+    try {
+      if (rd.snapshot !== undefined) await this.storage.saveSnapshot(rd.snapshot)
+      if (rd.truncateFrom !== undefined) await this.storage.truncateSuffix(rd.truncateFrom)
+      if (rd.entries.length > 0) await this.storage.append(rd.entries)
+      if (rd.hardState !== undefined) await this.storage.saveHardState(rd.hardState)
+    } catch (err) {
+      throw new StorageError(`raft storage write failed on ${this.config.nodeId}: the node stopped; fix the storage and restart it`, { cause: err })
+    }
+  }
+
+  private async takeSnapshot (core: RaftCore): Promise<void> {
+    const index = this.applied
+    const data = encodeNodeSnapshot(this.sessions, await this.stateMachine.snapshot())
+    if (this.stopped) return
+    const snapshot = core.compact(index, data)
+    this.snapshotIndex = index
+    try {
+      await this.storage.saveSnapshot(snapshot)
+    } catch (err) {
+      throw new StorageError(`raft snapshot could not be saved on ${this.config.nodeId}`, { cause: err })
+    }
+  }
+
+  private async applyEntry (e: Entry): Promise<void> {
+    let result: Uint8Array | undefined
+    let dropped = false
+    if (e.type === EntryType.Normal) {
+      const { cmd, session } = decodeCommand(e.data)
+      const check = session === undefined ? { kind: 'new' as const } : this.sessions.check(session)
+      if (check.kind === 'duplicate') result = check.result
+      else if (check.kind === 'stale') dropped = true
+      else {
+        result = await this.stateMachine.apply(cmd)
+        if (session !== undefined) this.sessions.record(session, result)
+      }
+    } else if (e.type === EntryType.ConfChange) {
+      const conf = decodeConfChange(e.data).conf
+      for (const w of [...this.confWaiters]) {
+        if (w.done(conf)) { this.confWaiters.delete(w); this.components.clock.clearTimeout(w.timer); w.resolve() }
+      }
+    }
+    this.applied = e.index
+    const p = this.proposals.get(e.index)
+    if (p !== undefined) {
+      this.proposals.delete(e.index)
+      this.components.clock.clearTimeout(p.timer)
+      if (p.term !== e.term) p.reject(new ProposalDroppedError())
+      else if (dropped || result === undefined) p.reject(new ProposalDroppedError('the proposal repeats an older request of its session, which was superseded: it was not applied'))
+      else p.resolve(result)
+    }
+  }
+
+  private async serveReads (): Promise<void> {
+    for (const [ctx, r] of this.reads) {
+      if (r.index === undefined || r.index > this.applied) continue
+      this.reads.delete(ctx)
+      this.components.clock.clearTimeout(r.timer)
+      try {
+        r.resolve(await this.stateMachine.query(r.query))
+      } catch (err) { r.reject(err as Error) }
+    }
+  }
+
+  private noteSoftState (rd: Ready): void {
+    const prev = this.soft
+    this.soft = rd.softState
+    if (prev.leaderId === rd.softState.leaderId) return
+    for (const [ctx, r] of this.reads) {
+      if (r.index !== undefined) continue
+      this.reads.delete(ctx)
+      this.components.clock.clearTimeout(r.timer)
+      r.reject(new NotLeaderError(rd.softState.leaderId, 'the leader changed before the read was confirmed: retry' + (rd.softState.leaderId !== undefined ? ` (leader: ${rd.softState.leaderId})` : '')))
+    }
+    for (const w of [...this.leaderWaiters]) {
+      if (w.to === rd.softState.leaderId) { this.leaderWaiters.delete(w); this.components.clock.clearTimeout(w.timer); w.resolve() }
+    }
+  }
+
+  private halt (err: Error): void {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.tickTimer !== undefined) this.components.clock.clearTimeout(this.tickTimer)
+    this.transport.off('message', this.onMessage)
+    this.transport.off('close', this.onClose)
+    const all: Array<Waiter<never>> = [...this.proposals.values(), ...this.reads.values(), ...this.confWaiters, ...this.leaderWaiters] as Array<Waiter<never>>
+    this.proposals.clear()
+    this.reads.clear()
+    this.confWaiters.clear()
+    this.leaderWaiters.clear()
+    for (const w of all) {
+      this.components.clock.clearTimeout(w.timer)
+      w.reject(err)
+    }
+  }
+}
