@@ -24,3 +24,11 @@
 export { WebSocketProvider } from './provider.js'
 export type { WebSocketProviderEvents } from './provider.js'
 export type { WebSocketProviderOptions, WebSocketLike, WebSocketConstructor, ProviderStatus, RoomError } from './options.js'
+/**
+ * @internal The shared hub socket, for other providers that speak the sync
+ * protocol to a hub (the WebRTC provider signals over it). Not a stable API.
+ */
+export { joinConnection, HubConnection } from './connection.js'
+export type { ConnectionMember, ConnectionSettings } from './connection.js'
+/** @internal */
+export { backoffDelay } from './backoff.js'
