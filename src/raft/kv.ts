@@ -30,17 +30,7 @@ import { DecodeError, InvalidArgumentError } from '../errors.js'
 import { type Decoder, decodeWith, readBytes, readCount, readString, readUint8, readVarUint } from '../codec/reader.js'
 import { writeString } from '../codec/writer.js'
 import { compareStrings, utf8Length } from '../clock/node-id.js'
-
-/**
- * The shape `RaftNode` expects of a state machine (declared here until the
- * Raft core exports its own `StateMachine`).
- */
-interface StateMachine {
-  apply (cmd: Uint8Array): Uint8Array | Promise<Uint8Array>
-  query (q: Uint8Array): Uint8Array | Promise<Uint8Array>
-  snapshot (): Uint8Array | Promise<Uint8Array>
-  restore (bytes: Uint8Array): void | Promise<void>
-}
+import type { StateMachine } from './raft-node.js'
 
 /** The version byte that leads every KV command, result and snapshot. */
 export const KV_PROTOCOL_VERSION = 1

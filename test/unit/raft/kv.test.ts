@@ -4,6 +4,7 @@ import {
   decodeKvCommand, decodeKvResult, encodeKvCommand, encodeKvResult, KV_PROTOCOL_VERSION, KvStateMachine,
   MAX_KV_KEY_BYTES, RaftKv, type KvCommand, type KvProposer, type KvResult
 } from '../../../src/raft/kv.js'
+import type { RaftNode, StateMachine } from '../../../src/raft/raft-node.js'
 import { DecodeError, InvalidArgumentError, NotLeaderError } from '../../../src/errors.js'
 import { Prng, runSeeds } from '../../../src/testing/index.js'
 import { kvApply, kvInputOf, kvModel, kvOutputOf, type KvInput, type KvOutput, type KvState } from '../../support/kv-model.js'
@@ -334,6 +335,13 @@ describe('KvStateMachine', () => {
 })
 
 describe('RaftKv', () => {
+  it('fits RaftNode (type-level)', () => {
+    const asProposer = (node: RaftNode): KvProposer => node
+    const asStateMachine = (sm: KvStateMachine): StateMachine => sm
+    expect(typeof asProposer).toBe('function')
+    expect(typeof asStateMachine).toBe('function')
+  })
+
   it('gets, puts, deletes, compare-and-swaps and scans through a node', async () => {
     const kv = new RaftKv(localNode())
     expect(await kv.get('seat')).toBeNull()
