@@ -43,7 +43,12 @@ const packageSources = (): Plugin => ({
  * (export name → package specifier, e.g. `{ core: 'aegis-replication' }`)
  * as a namespace, with every dependency inlined and one copy of the core.
  */
-export const bundleForPage = async (modules: Record<string, string>, outFile: string): Promise<void> => {
+export const bundleForPage = async (
+  modules: Record<string, string>,
+  outFile: string,
+  /** `external`: specifiers left as imports (e.g. an optional adapter a page loads dynamically). */
+  options: { external?: string[] } = {}
+): Promise<void> => {
   const entry: Plugin = {
     name: 'browser-test-entry',
     resolveId: id => id === ENTRY ? ENTRY : null,
@@ -53,6 +58,7 @@ export const bundleForPage = async (modules: Record<string, string>, outFile: st
   }
   const bundle = await rollup({
     input: ENTRY,
+    external: options.external ?? [],
     plugins: [
       entry,
       packageSources(),
