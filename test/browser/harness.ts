@@ -22,6 +22,19 @@ export const CHROMIUM_ARGS = [
   '--component-updater=url-source=http://127.0.0.1:9/'
 ]
 
+/**
+ * Extra flags for WebRTC between pages on loopback. Chromium hides host ICE
+ * candidates behind mDNS names (`WebRtcHideLocalIpsWithMdns`) and, without
+ * `--allow-loopback-in-peer-connection`, drops 127.0.0.1 candidates; the
+ * contexts also need `permissions: ['camera', 'microphone']`, without which
+ * loopback candidates are filtered out. Chromium keeps only the last
+ * `--disable-features=`, so this repeats Playwright's whole list.
+ */
+export const WEBRTC_LOOPBACK_ARGS = [
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,PaintHolding,ThirdPartyStoragePartitioning,AvoidCorsURLLoaderRestartOnRedirect,TcpPortRandomizationWin,OptimizationHints,NetworkTimeServiceQuerying,AimEnabled,PreconnectToSearch,WebRtcHideLocalIpsWithMdns'
+]
+
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const ENTRY = '\0browser-test-entry'
 
@@ -46,8 +59,8 @@ const packageSources = (): Plugin => ({
 export const bundleForPage = async (
   modules: Record<string, string>,
   outFile: string,
-  /** `external`: specifiers left as imports (e.g. an optional adapter a page loads dynamically). */
-  options: { external?: string[] } = {}
+  /** `plugins`: run before the package resolver. */
+  options: { inlineDynamicImports?: boolean, plugins?: Plugin[] } = {}
 ): Promise<void> => {
   const entry: Plugin = {
     name: 'browser-test-entry',
@@ -58,9 +71,9 @@ export const bundleForPage = async (
   }
   const bundle = await rollup({
     input: ENTRY,
-    external: options.external ?? [],
     plugins: [
       entry,
+      ...(options.plugins ?? []),
       packageSources(),
       nodeResolve({ browser: true }),
       typescript({
@@ -77,13 +90,26 @@ export const bundleForPage = async (
     }
   })
   try {
-    const { output } = await bundle.write({ file: outFile, format: 'es' })
+    const { output } = await bundle.write({ file: outFile, format: 'es', inlineDynamicImports: options.inlineDynamicImports })
     const imports = output[0].imports
     if (imports.length > 0) throw new Error(`the browser bundle still imports ${imports.join(', ')}`)
   } finally {
     await bundle.close()
   }
 }
+
+/**
+ * `webrtc-adapter`'s ES build imports the CommonJS package `sdp`
+ * (`module.exports = SDPUtils`); apps' bundlers convert it, this harness has
+ * no CommonJS plugin: this wraps that one file as an ES module.
+ */
+export const sdpAsEsm = (): Plugin => ({
+  name: 'sdp-as-esm',
+  resolveId: id => id === 'sdp' ? '\0sdp-esm' : null,
+  load: async id => id === '\0sdp-esm'
+    ? `const module = { exports: {} };\n${await readFile(`${ROOT}node_modules/sdp/sdp.js`, 'utf8')}\nexport default module.exports;\n`
+    : null
+})
 
 /** Serves `files` (URL path → file and content type) on an ephemeral port of 127.0.0.1. */
 export const serve = async (files: Record<string, { path: string, type: string }>): Promise<{ server: Server, origin: string }> => {
@@ -109,10 +135,10 @@ export const closeServer = async (server: Server): Promise<void> => {
   await new Promise<void>(resolve => server.close(() => resolve()))
 }
 
-/** Launches Debian's Chromium, or explains how to get it. */
-export const launchChromium = async (): Promise<Browser> => {
+/** Launches Debian's Chromium (with `extraArgs`, e.g. {@link WEBRTC_LOOPBACK_ARGS}), or explains how to get it. */
+export const launchChromium = async (extraArgs: string[] = []): Promise<Browser> => {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium is missing at ${CHROMIUM}. Install Debian's, as root:\n\n    apt-get update && apt-get install -y chromium\n\n(or set AEGIS_SKIP_BROWSER=1 to skip the browser tests)`)
   }
-  return await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 })
+  return await chromium.launch({ executablePath: CHROMIUM, args: [...CHROMIUM_ARGS, ...extraArgs], timeout: 30_000 })
 }
