@@ -59,8 +59,8 @@ const packageSources = (): Plugin => ({
 export const bundleForPage = async (
   modules: Record<string, string>,
   outFile: string,
-  /** `plugins`: run before the package resolver. */
-  options: { inlineDynamicImports?: boolean, plugins?: Plugin[] } = {}
+  /** `external`: specifiers left as imports (e.g. an optional adapter a page loads dynamically); `plugins`: run before the package resolver. */
+  options: { inlineDynamicImports?: boolean, external?: string[], plugins?: Plugin[] } = {}
 ): Promise<void> => {
   const entry: Plugin = {
     name: 'browser-test-entry',
@@ -71,6 +71,7 @@ export const bundleForPage = async (
   }
   const bundle = await rollup({
     input: ENTRY,
+    external: options.external ?? [],
     plugins: [
       entry,
       ...(options.plugins ?? []),
