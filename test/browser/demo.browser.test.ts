@@ -1,0 +1,385 @@
+/**
+ * The demo app (demo/, built from the package's public entry points in
+ * dist/) in real Chromium: two users in separate browser contexts on one
+ * board served by a hub in this process, as `npm start` serves it.
+ *
+ * - adding, voting and tagging converge; presence shows the other user and
+ *   the task they are editing;
+ * - bob loses the hub for real (his socket goes through a 127.0.0.1 TCP
+ *   proxy that is closed; `context.setOffline` would leave the WebSocket
+ *   up), both edit, the proxy comes back and both boards match;
+ * - with the hub stopped, the app opens from its service worker and shows
+ *   the board from IndexedDB;
+ * - `node scripts/start.mjs --port 0 --data <tmp>` builds nothing (fresh),
+ *   prints the URL, serves a working board, and exits 0 on SIGINT.
+ *
+ * Screenshots of each step go to test-results/demo/; with
+ * AEGIS_UPDATE_SCREENSHOT=1 the two-user one is also copied to
+ * demo/screenshot.png (the README's). Tests only talk to 127.0.0.1.
+ * `AEGIS_SKIP_BROWSER=1` skips it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { createServer, type Server, type Socket } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Locator, Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { silentLogger } from 'aegis-replication'
+import { createHub, type Hub } from 'aegis-replication/hub'
+import { ensureBuilt, root } from '../../demo/build.mjs'
+import { demoHandler } from '../../demo/serve.mjs'
+import { launchChromium } from './harness.js'
+
+const SHOTS = join(root, 'test-results/demo')
+
+/** What a user sees, read from the page's DOM. */
+interface Seen {
+  title: string
+  link: string
+  pending: number
+  peers: string[]
+  offlineReady: boolean
+  tasks: Array<{ title: string, done: boolean, votes: number, tags: string[], editing: string[] }>
+}
+
+const seen = (p: Page): Promise<Seen> => p.evaluate(() => {
+  const q = <T extends Element>(sel: string, el: ParentNode = document): T => {
+    const found = el.querySelector<T>(sel)
+    if (found === null) throw new Error(`no ${sel}`)
+    return found
+  }
+  const texts = (sel: string, el: ParentNode = document): string[] => Array.from(el.querySelectorAll(sel), e => e.textContent ?? '')
+  return {
+    title: q<HTMLInputElement>('#board-title').value,
+    link: q<HTMLElement>('#link').dataset.state ?? '',
+    pending: Number(q<HTMLElement>('#pending').dataset.count),
+    peers: texts('#peers .peer'),
+    offlineReady: document.documentElement.dataset.offlineReady === 'true',
+    tasks: Array.from(document.querySelectorAll<HTMLElement>('#tasks .task'), li => ({
+      title: q<HTMLInputElement>('.title', li).value,
+      done: q<HTMLInputElement>('input[type=checkbox]', li).checked,
+      votes: Number(q('.count', li).textContent),
+      tags: texts('.tag span', li),
+      editing: texts('.editing', li)
+    }))
+  }
+})
+
+/** The board without what differs per user (presence, link state). */
+const boardOf = (s: Seen): Pick<Seen, 'title' | 'tasks'> => ({ title: s.title, tasks: s.tasks.map(t => ({ ...t, editing: [] })) })
+
+/**
+ * A TCP proxy on 127.0.0.1 in front of `targetPort`: `cut()` closes it and
+ * every connection through it (the browser sees its WebSocket close, as
+ * when a network goes away); `restore()` listens on the same port again.
+ */
+const tcpProxy = async (targetPort: number): Promise<{ port: number, cut: () => Promise<void>, restore: () => Promise<void>, close: () => Promise<void> }> => {
+  const sockets = new Set<Socket>()
+  let server: Server | undefined
+  let port = 0
+  const listen = async (): Promise<void> => {
+    const s = createServer(client => {
+      const upstream = new (client.constructor as typeof Socket)()
+      sockets.add(client).add(upstream)
+      const drop = (): void => { client.destroy(); upstream.destroy(); sockets.delete(client); sockets.delete(upstream) }
+      client.on('error', drop).on('close', drop)
+      upstream.on('error', drop).on('close', drop)
+      upstream.connect(targetPort, '127.0.0.1', () => { client.pipe(upstream).pipe(client) })
+    })
+    await new Promise<void>((resolve, reject) => { s.once('error', reject); s.listen(port, '127.0.0.1', () => resolve()) })
+    port = (s.address() as { port: number }).port
+    server = s
+  }
+  const cut = async (): Promise<void> => {
+    const s = server
+    server = undefined
+    for (const sock of sockets) sock.destroy()
+    sockets.clear()
+    if (s !== undefined) await new Promise<void>(resolve => s.close(() => resolve()))
+  }
+  await listen()
+  return { port, cut, restore: listen, close: cut }
+}
+
+describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users on one board, in Chromium', () => {
+  let dir: string | undefined
+  let dataDir: string
+  let hub: Hub | undefined
+  let hubPort = 0
+  let origin: string
+  let browser: Browser | undefined
+  let proxy: Awaited<ReturnType<typeof tcpProxy>> | undefined
+  const contexts: Record<'alice' | 'bob', BrowserContext> = {} as never
+  const pages: Record<'alice' | 'bob', Page> = {} as never
+  let pageErrors: string[] = []
+  let child: ChildProcess | undefined
+
+  const startHub = async (): Promise<void> => {
+    hub = await createHub({
+      port: hubPort, host: '127.0.0.1', dataDir, logger: silentLogger, idleMs: 60_000,
+      http: demoHandler(join(root, 'demo/dist'))
+    })
+    hubPort = hub.port
+    origin = `http://127.0.0.1:${hub.port}`
+  }
+  const stopHub = async (): Promise<void> => {
+    const h = hub
+    hub = undefined
+    await h?.close()
+  }
+
+  const newContext = async (): Promise<BrowserContext> => {
+    const context = await browser!.newContext({ viewport: { width: 900, height: 760 } })
+    // loopback only: anything else is refused before it leaves the browser
+    await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
+    return context
+  }
+
+  const open = async (context: BrowserContext, url: string): Promise<Page> => {
+    const p = await context.newPage()
+    p.on('pageerror', e => pageErrors.push(e.message))
+    await p.goto(url)
+    await p.waitForFunction(() => document.documentElement.dataset.ready === 'true', undefined, { timeout: 15_000 })
+    return p
+  }
+
+  const shot = async (p: Page, name: string): Promise<string> => {
+    const file = join(SHOTS, `${name}.png`)
+    await p.screenshot({ path: file, fullPage: true })
+    return file
+  }
+
+  /** The row of the task titled `title` (as the page shows it). */
+  const task = async (p: Page, title: string): Promise<Locator> => {
+    let id: string | undefined
+    await expect.poll(async () => {
+      id = await p.evaluate(t => Array.from(document.querySelectorAll<HTMLElement>('#tasks .task'))
+        .find(li => li.querySelector<HTMLInputElement>('.title')?.value === t)?.dataset.id, title)
+      return id
+    }, { timeout: 10_000, message: `task "${title}" on the page` }).toBeDefined()
+    return p.locator(`#tasks .task[data-id="${id!}"]`)
+  }
+
+  const addTask = async (p: Page, title: string): Promise<void> => {
+    await p.locator('#new-task').fill(title)
+    await p.locator('#add-task button[type=submit]').click()
+    await task(p, title)
+  }
+
+  const tag = async (row: Locator, name: string): Promise<void> => {
+    await row.locator('.tag-form input').fill(name)
+    await row.locator('.tag-form input').press('Enter')
+  }
+
+  /** Waits until both pages are online with nothing pending and show the same board; returns it. */
+  const converged = async (): Promise<Pick<Seen, 'title' | 'tasks'>> => {
+    let last: Seen[] = []
+    const deadline = Date.now() + 20_000
+    while (Date.now() < deadline) {
+      last = [await seen(pages.alice), await seen(pages.bob)]
+      const [a, b] = last
+      if (a.link === 'online' && b.link === 'online' && a.pending === 0 && b.pending === 0 &&
+        JSON.stringify(boardOf(a)) === JSON.stringify(boardOf(b))) return boardOf(a)
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    throw new Error(`the boards did not converge: ${JSON.stringify(last)}`)
+  }
+
+  const setName = async (p: Page, name: string): Promise<void> => {
+    await p.locator('#my-name').fill(name)
+    await p.locator('#my-name').press('Tab')
+  }
+
+  beforeAll(async () => {
+    await mkdir(SHOTS, { recursive: true })
+    // what `npm start` builds: the package (dist/) and the demo (demo/dist/), when stale
+    await ensureBuilt({ out: { write: () => true } as unknown as NodeJS.WritableStream })
+    dir = await mkdtemp(join(tmpdir(), 'aegis-demo-browser-'))
+    dataDir = join(dir, 'hub-data')
+    await startHub()
+    proxy = await tcpProxy(hubPort)
+    browser = await launchChromium()
+    contexts.alice = await newContext()
+    contexts.bob = await newContext()
+    pages.alice = await open(contexts.alice, `${origin}/`)
+    // bob reaches the hub through the proxy, so his link can be cut alone
+    pages.bob = await open(contexts.bob, `${origin}/?hub=ws://127.0.0.1:${proxy.port}`)
+  }, 300_000)
+
+  afterEach(() => {
+    const errors = pageErrors
+    pageErrors = []
+    expect(errors, 'uncaught errors in the pages').toEqual([])
+  })
+
+  afterAll(async () => {
+    if (child !== undefined && child.exitCode === null) child.kill('SIGKILL')
+    await browser?.close()
+    await proxy?.close()
+    await stopHub()
+    if (dir !== undefined) await rm(dir, { recursive: true, force: true })
+  })
+
+  it('two users: adding, voting, tagging and the title converge; each sees the other and what they edit', async () => {
+    await setName(pages.alice, 'Alice')
+    await setName(pages.bob, 'Bob')
+    await expect.poll(async () => (await seen(pages.alice)).peers, { timeout: 10_000 }).toEqual(['Bob'])
+    await expect.poll(async () => (await seen(pages.bob)).peers, { timeout: 10_000 }).toEqual(['Alice'])
+
+    await pages.alice.locator('#board-title').fill('Launch plan')
+    await pages.alice.locator('#board-title').press('Enter')
+    await addTask(pages.alice, 'Write the announcement')
+    await addTask(pages.bob, 'Book the venue')
+    await addTask(pages.alice, 'Order snacks')
+
+    const announcementA = await task(pages.alice, 'Write the announcement')
+    const announcementB = await task(pages.bob, 'Write the announcement')
+    const venueA = await task(pages.alice, 'Book the venue')
+    // both vote at once on the same task: a counter, so every vote counts
+    await Promise.all([
+      announcementA.locator('.vote').click(),
+      announcementB.locator('.vote').click(),
+      announcementB.locator('.vote').click()
+    ])
+    await venueA.locator('.vote').click()
+    await tag(announcementA, 'writing')
+    await tag(announcementB, 'urgent')
+    await (await task(pages.bob, 'Order snacks')).locator('input[type=checkbox]').check()
+
+    const board = await converged()
+    expect(board).toEqual({
+      title: 'Launch plan',
+      tasks: [
+        { title: 'Write the announcement', done: false, votes: 3, tags: ['urgent', 'writing'], editing: [] },
+        { title: 'Book the venue', done: false, votes: 1, tags: [], editing: [] },
+        { title: 'Order snacks', done: true, votes: 0, tags: [], editing: [] }
+      ]
+    })
+
+    // bob edits a title: alice sees who edits which task
+    await (await task(pages.bob, 'Book the venue')).locator('.title').focus()
+    await expect.poll(async () => (await seen(pages.alice)).tasks.map(t => t.editing), { timeout: 10_000 })
+      .toEqual([[], ['Bob is editing'], []])
+    await shot(pages.alice, '01-two-users-alice')
+    await shot(pages.bob, '01-two-users-bob')
+    if (process.env.AEGIS_UPDATE_SCREENSHOT === '1') await copyFile(join(SHOTS, '01-two-users-alice.png'), join(root, 'demo/screenshot.png'))
+    await pages.bob.locator('#new-task').focus()
+    await expect.poll(async () => (await seen(pages.alice)).tasks.flatMap(t => t.editing), { timeout: 10_000 }).toEqual([])
+  })
+
+  it('bob loses the hub, both edit, the link comes back and both boards match', async () => {
+    const before = await converged()
+    await proxy!.cut()
+    await expect.poll(async () => (await seen(pages.bob)).link, { timeout: 10_000 }).toBe('offline')
+    expect((await seen(pages.alice)).link).toBe('online')
+
+    // bob, offline: a new task, a vote, a tag, a tick, a rename
+    await addTask(pages.bob, 'Print the flyers')
+    const announcementB = await task(pages.bob, 'Write the announcement')
+    await announcementB.locator('.vote').click()
+    await tag(announcementB, 'offline')
+    await (await task(pages.bob, 'Book the venue')).locator('input[type=checkbox]').check()
+    const snacksB = await task(pages.bob, 'Order snacks')
+    await snacksB.locator('.title').fill('Order snacks and drinks')
+    await snacksB.locator('.title').press('Enter')
+    // alice, online at the same time: edits of her own and one on the same task
+    await addTask(pages.alice, 'Send the invites')
+    const announcementA = await task(pages.alice, 'Write the announcement')
+    await announcementA.locator('.vote').click()
+    await announcementA.locator('.tag button[aria-label="Remove tag urgent"]').click()
+
+    // bob's page says it is offline and counts what the hub has not got
+    await expect.poll(async () => (await seen(pages.bob)).pending, { timeout: 10_000 }).toBeGreaterThan(0)
+    const offline = await seen(pages.bob)
+    expect(offline.link).toBe('offline')
+    expect(offline.tasks.map(t => t.title)).toContain('Print the flyers')
+    expect((await seen(pages.alice)).tasks.map(t => t.title)).not.toContain('Print the flyers')
+    await shot(pages.bob, '02-bob-offline-pending')
+    await shot(pages.alice, '02-alice-online-meanwhile')
+
+    await proxy!.restore()
+    const after = await converged()
+    expect(after.title).toBe(before.title)
+    expect(after.tasks.slice(0, 3)).toEqual([
+      // two votes on top of three, one from each side; alice's removal of a tag she had seen, bob's new tag
+      { title: 'Write the announcement', done: false, votes: 5, tags: ['offline', 'writing'], editing: [] },
+      { title: 'Book the venue', done: true, votes: 1, tags: [], editing: [] },
+      { title: 'Order snacks and drinks', done: true, votes: 0, tags: [], editing: [] }
+    ])
+    // added at once at the same place: every replica orders the tie the same way (by id)
+    expect(after.tasks.slice(3).map(t => t.title).sort()).toEqual(['Print the flyers', 'Send the invites'])
+    await shot(pages.bob, '03-bob-back-online')
+  })
+
+  it('with the hub stopped, the app opens from the service worker and shows the board from IndexedDB', async () => {
+    const expected = await converged()
+    // the service worker has the shell cached
+    await expect.poll(async () => (await seen(pages.alice)).offlineReady, { timeout: 15_000 }).toBe(true)
+    await pages.alice.evaluate(async () => { await navigator.serviceWorker.ready })
+    await stopHub()
+    try {
+      await pages.alice.close()
+      pages.alice = await open(contexts.alice, `${origin}/`)
+      const s = await seen(pages.alice)
+      expect(s.link).toBe('offline')
+      expect(boardOf(s)).toEqual(expected)
+      const fromWorker = await pages.alice.evaluate(() => navigator.serviceWorker.controller !== null)
+      expect(fromWorker).toBe(true)
+      // still usable: an edit while everything is down
+      await addTask(pages.alice, 'Written with the hub down')
+      await expect.poll(async () => (await seen(pages.alice)).pending, { timeout: 10_000 }).toBeGreaterThan(0)
+      await shot(pages.alice, '04-opened-offline-from-service-worker')
+    } finally {
+      await startHub()
+    }
+    const back = await converged()
+    expect(back.tasks.map(t => t.title)).toContain('Written with the hub down')
+  })
+
+  it('npm start: builds nothing when fresh, prints the URL, serves the board, stops cleanly on SIGINT', async () => {
+    const data = join(dir!, 'start-data')
+    const c = child = spawn(process.execPath, ['scripts/start.mjs', '--port', '0', '--data', data], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    c.stdout!.on('data', (b: Buffer) => { out += b.toString() })
+    c.stderr!.on('data', (b: Buffer) => { out += b.toString() })
+    const exited = new Promise<number | null>(resolve => c.on('exit', code => resolve(code)))
+    await expect.poll(() => /http:\/\/127\.0\.0\.1:\d+\//.exec(out)?.[0], { timeout: 120_000, interval: 200 }).toBeDefined()
+    const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(out)![0]
+    expect(out).toContain('is up to date')
+    expect(out).toContain('Ctrl-C stops it')
+
+    const context = await newContext()
+    try {
+      const p = await open(context, `${url}?board=start-test`)
+      await expect.poll(async () => (await seen(p)).link, { timeout: 10_000 }).toBe('online')
+      await addTask(p, 'Served by npm start')
+      await expect.poll(async () => (await seen(p)).pending, { timeout: 10_000 }).toBe(0)
+      await shot(p, '05-npm-start')
+      const types = await p.evaluate(async () => Promise.all(['/', '/app.js', '/app.css', '/sw.js', '/manifest.webmanifest', '/icon.svg'].map(async path =>
+        [path, (await fetch(path, { cache: 'no-store' })).headers.get('content-type')])))
+      expect(Object.fromEntries(types)).toEqual({
+        '/': 'text/html; charset=utf-8',
+        '/app.js': 'text/javascript; charset=utf-8',
+        '/app.css': 'text/css; charset=utf-8',
+        '/sw.js': 'text/javascript; charset=utf-8',
+        '/manifest.webmanifest': 'application/manifest+json',
+        '/icon.svg': 'image/svg+xml'
+      })
+      // nothing outside demo/dist/, however the path is spelt
+      for (const path of ['/%2e%2e/package.json', '/..%2f..%2fpackage.json', '/.%2e/scripts/start.mjs', '/%2e%2e%5cpackage.json']) {
+        const r = await fetch(`${url.slice(0, -1)}${path}`)
+        expect(r.status, path).toBe(404)
+      }
+      expect(await (await fetch(`${url}healthz`)).json()).toEqual({ status: 'ok' })
+    } finally {
+      await context.close()
+    }
+
+    c.kill('SIGINT')
+    expect(await exited).toBe(0)
+    expect(out).toContain('stopped')
+    // the board is in the data directory it was given
+    expect((await readdir(join(data, 'rooms'))).some(name => name.startsWith('board'))).toBe(true)
+  }, 180_000)
+})
