@@ -21,7 +21,8 @@ const SUITES = {
   hash: ['(e) hashing', './hash.bench.mjs'],
   size: ['(f) bundle size', './size.bench.mjs'],
   sync: ['(g)–(h) sync through a hub', './sync.bench.mjs'],
-  idb: ['(i) IndexedDB load in Chromium', './idb.bench.mjs']
+  idb: ['(i) IndexedDB load in Chromium', './idb.bench.mjs'],
+  crosstab: ['(k) cross-tab latency over BroadcastChannel in Chromium', './crosstab.bench.mjs']
 }
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))
 for (const w of wanted) {
