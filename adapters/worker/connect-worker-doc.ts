@@ -184,13 +184,21 @@ export class WorkerDoc extends ObservableV2<WorkerDocEvents> {
       SharedWorker?: new (url: string | URL, o: WorkerOptions) => { port: MessagePort }
       Worker?: new (url: string | URL, o: WorkerOptions) => Worker
     }
+    // a script that fails to load or throws at start: whenSynced rejects rather than waiting forever
+    const failed = (event: { message?: string }): void => {
+      const message = `the worker script ${String(url)} failed${event.message === undefined ? '' : `: ${event.message}`}`
+      this.logger.error(message, { room: this.room })
+      if (!this._synced) this.rejectSynced(new Error(message))
+    }
     if (this.mode === 'shared-worker') {
       if (g.SharedWorker === undefined) throw new InvalidArgumentError('this runtime has no SharedWorker: use mode \'auto\' or \'leader-tab\'')
-      const w = new g.SharedWorker(url, { type: 'module', name })
+      const w = new g.SharedWorker(url, { type: 'module', name }) as { port: MessagePort, onerror?: ((e: { message?: string }) => void) | null }
+      w.onerror = failed
       this.worker = { endpoint: w.port, terminate: () => w.port.close() }
     } else {
       if (g.Worker === undefined) throw new InvalidArgumentError('this runtime has no Worker')
       const w = new g.Worker(url, { type: 'module', name })
+      w.onerror = failed
       this.worker = { endpoint: w, terminate: () => w.terminate() }
     }
     const remote = Comlink.wrap<WorkerDocService>(this.worker.endpoint)

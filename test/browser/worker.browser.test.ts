@@ -232,6 +232,17 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('a doc shared by the tab
     await b.close()
   })
 
+  it('a dedicated module Worker (mode \'worker\') hosts the doc the same way', async () => {
+    const room = 'dedicated-1'
+    const g = await newPage()
+    expect(await connect(g, { room, mode: 'worker' })).toMatchObject({ mode: 'worker', synced: true, json: {} })
+    await g.evaluate(() => { window.workerTest.w.doc.map('m').set('k', 'in a worker') })
+    await g.evaluate(() => window.workerTest.w.flush())
+    expect(await g.evaluate(name => window.workerTest.readStored(name), `aegis:${room}`)).toEqual({ m: { k: 'in a worker' } })
+    await hubCopy(room, j => isDeepStrictEqual(j, { m: { k: 'in a worker' } }))
+    await g.close()
+  })
+
   it('without SharedWorker: the leader tab runs storage and the socket; closing it hands leadership to the other tab', async () => {
     const room = 'fallback-1'
     const c = await newPage()
