@@ -22,6 +22,7 @@ const SUITES = {
   size: ['(f) bundle size', './size.bench.mjs'],
   sync: ['(g)–(h) sync through a hub', './sync.bench.mjs'],
   idb: ['(i) IndexedDB load in Chromium', './idb.bench.mjs'],
+  webrtc: ['(j) WebRTC between browser peers vs y-webrtc', './webrtc.bench.mjs'],
   crosstab: ['(k) cross-tab latency over BroadcastChannel in Chromium', './crosstab.bench.mjs']
 }
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))
