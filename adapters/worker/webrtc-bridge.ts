@@ -13,9 +13,7 @@ import { LeaderElection, type LockManagerLike } from './locks.js'
 import type { WebRTCBridgeOptions, WebRTCModule } from './options.js'
 
 /** Loads `aegis-replication/webrtc` (its own entry: pages that do not lead never fetch it). */
-export const loadWebRTC = async (): Promise<WebRTCModule> =>
-  // @ts-ignore -- the WebRTC adapter is its own entry point, type-checked there
-  (await import('aegis-replication/webrtc')) as unknown as WebRTCModule
+export const loadWebRTC = async (): Promise<WebRTCModule> => await import('aegis-replication/webrtc')
 
 /** Runs a WebRTC provider for `room` while this tab is the elected one. */
 export class WebRTCBridge {
