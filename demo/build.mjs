@@ -57,7 +57,7 @@ const steps = () => [
     name: 'the demo app → demo/dist/',
     config: join(root, 'demo/rollup.config.mjs'),
     sources: [join(root, 'demo/src'), join(root, 'demo/public'), join(root, 'demo/rollup.config.mjs'), ...packageEntries().map(n => join(root, `dist/${n}.js`))],
-    outputs: ['index.html', 'app.js', 'sw.js', 'app.css', 'manifest.webmanifest'].map(f => join(root, 'demo/dist', f))
+    outputs: ['index.html', 'app.js', 'sync-worker.js', 'sw.js', 'app.css', 'manifest.webmanifest'].map(f => join(root, 'demo/dist', f))
   }
 ]
 

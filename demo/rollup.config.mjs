@@ -52,6 +52,19 @@ const transpile = () => ({
   }
 })
 
+/**
+ * `webrtc-adapter` (loaded lazily by the WebRTC provider) imports the
+ * CommonJS package `sdp` as if it were ESM: wrap it in a module with a
+ * default export.
+ */
+const sdpAsEsm = () => ({
+  name: 'sdp-as-esm',
+  resolveId: id => id === 'sdp' ? '\0sdp-esm' : null,
+  load: id => id === '\0sdp-esm'
+    ? `const module = { exports: {} };\n${readFileSync(join(root, 'node_modules/sdp/sdp.js'), 'utf8')}\nexport default module.exports;\n`
+    : null
+})
+
 /** Copies demo/public/ and writes sw.js with the shell list and its version. */
 const shell = () => ({
   name: 'demo-shell',
@@ -71,7 +84,8 @@ const shell = () => ({
 })
 
 export default {
-  input: { app: join(here, 'src/main.ts') },
+  // the page's app, and the SharedWorker that owns IndexedDB and the socket (they share chunks)
+  input: { app: join(here, 'src/main.ts'), 'sync-worker': join(here, 'src/sync-worker.ts') },
   output: {
     dir: outDir,
     format: 'es',
@@ -79,7 +93,7 @@ export default {
     chunkFileNames: 'chunks/[name]-[hash].js',
     sourcemap: true
   },
-  plugins: [builtPackage(), transpile(), nodeResolve({ browser: true }), terser({ module: true }), shell()],
+  plugins: [builtPackage(), transpile(), sdpAsEsm(), nodeResolve({ browser: true }), terser({ module: true }), shell()],
   onwarn (warning, warn) {
     if (warning.code === 'UNRESOLVED_IMPORT') throw new Error(`demo build: ${warning.message}`)
     warn(warning)

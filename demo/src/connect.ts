@@ -3,29 +3,30 @@
  * the app sees a {@link BoardConnection}: a `Doc`, presence, the link's
  * state, and the hub's Raft KV when the hub has one.
  *
- * Today: the doc lives in the page, kept in IndexedDB
- * (`aegis-replication/indexeddb`) and synced with the hub over WebSocket
- * (`aegis-replication/websocket`); presence travels with the provider.
- *
- * Planned, each behind this seam only (the adapters are being written):
- * - `aegis-replication/worker`: `connectWorkerDoc(url, room)` returns a
- *   local Doc synced with a SharedWorker that owns IndexedDB and the
- *   WebSocket, so all tabs of the origin share one socket and one writer.
- *   It replaces both the persistence and the provider below.
- * - `aegis-replication/webrtc`: `new WebRTCProvider(room, doc, { signaling:
- *   [hubUrl], maxPeers })` beside the hub link, so peers keep syncing
- *   directly when the hub goes away (in the Web-Locks-elected tab when the
- *   worker runs the doc).
- * - `aegis-replication/broadcast-channel`: cross-tab sync with no server,
- *   where the worker is not used.
- * - the hub's Raft KV as `provider.kv` (see {@link kvOf}).
+ * - `'worker'` (where `SharedWorker` exists): `connectWorkerDoc` from
+ *   `aegis-replication/worker` gives the page a local Doc synced with a
+ *   SharedWorker (`sync-worker.ts`) that owns IndexedDB and the WebSocket
+ *   for every tab of the origin: one socket, one writer, tabs in sync
+ *   with no server. WebRTC (`aegis-replication/webrtc`, peers keep syncing
+ *   directly when the hub goes away) runs in one tab elected with Web
+ *   Locks and is bridged to the worker.
+ * - `'page'` (no SharedWorker, e.g. Chrome on Android, or `?via=page`):
+ *   the page keeps the doc in IndexedDB (`aegis-replication/indexeddb`)
+ *   and syncs it over its own `WebSocketProvider`, plus a `WebRTCProvider`.
+ * - The hub's Raft KV reaches the app as `provider.kv` once the hub has it
+ *   (see {@link kvOf}); in `'worker'` mode the provider lives in the
+ *   worker, so the KV needs the worker adapter to pass it through (not
+ *   there yet): the app then says the action is unavailable.
  *
  * @module
  */
 import { Doc } from 'aegis-replication'
 import { IndexedDBPersistence, readReplicaId } from 'aegis-replication/indexeddb'
 import type { Awareness } from 'aegis-replication/sync'
+import { WebRTCProvider } from 'aegis-replication/webrtc'
 import { WebSocketProvider } from 'aegis-replication/websocket'
+import { connectWorkerDoc } from 'aegis-replication/worker'
+import { databaseName, roomName } from './connect-names.js'
 
 /** The state of the link to the hub. */
 export type LinkStatus = 'connecting' | 'connected' | 'disconnected'
@@ -51,6 +52,14 @@ export interface BoardConnection {
   readonly pending: number
   /** What carries the doc, for the footer (e.g. `['IndexedDB', 'WebSocket']`). */
   readonly transports: string[]
+  /** How the page reaches the doc. */
+  readonly via: Via
+  /**
+   * Peers this page syncs with directly over WebRTC; undefined where that
+   * is not known here (in `'worker'` mode the elected tab's provider is
+   * inside the worker adapter's bridge).
+   */
+  readonly peers: number | undefined
   /** Why local storage is not used, if it is not. */
   readonly storageProblem: string | undefined
   /** The hub's linearizable KV, when the hub offers one. */
@@ -60,18 +69,22 @@ export interface BoardConnection {
   destroy (): void
 }
 
+/** How the page reaches the board's doc (see the module docs). */
+export type Via = 'worker' | 'page'
+
 export interface ConnectOptions {
   /** The hub's WebSocket URL. */
   hubUrl: string
+  /** `'auto'`: the worker where there is `SharedWorker`, else the page. @default 'auto' */
+  via?: 'auto' | Via
+  /** Sync peer to peer as well. @default true */
+  webrtc?: boolean
   /** Reconnect delays (ms). @default 250 and 5000: a demo should come back quickly */
   minBackoffMs?: number
   maxBackoffMs?: number
 }
 
-/** The hub room of a board. */
-export const roomName = (board: string): string => `board:${board}`
-/** The IndexedDB database of a board. */
-export const databaseName = (board: string): string => `aegis-demo:${board}`
+export { roomName, databaseName }
 
 /**
  * Holds a Web Lock named `name` for as long as the page lives, if no
@@ -102,6 +115,68 @@ export const kvOf = (provider: object): KvClient | undefined => {
 
 /** Opens a board: local data first (if storage works), then the hub link. */
 export const connectBoard = async (board: string, options: ConnectOptions): Promise<BoardConnection> => {
+  const via = options.via ?? 'auto'
+  const hasSharedWorker = typeof (globalThis as { SharedWorker?: unknown }).SharedWorker === 'function'
+  return via === 'worker' || (via === 'auto' && hasSharedWorker)
+    ? await throughWorker(board, options)
+    : await inPage(board, options)
+}
+
+/** How often the page asks the worker for the hub link's state (ms). */
+const STATUS_EVERY_MS = 400
+/** How long to wait for the worker's copy before rendering what there is (ms). */
+const WORKER_WAIT_MS = 3000
+
+const throughWorker = async (board: string, options: ConnectOptions): Promise<BoardConnection> => {
+  const backoff = { minBackoffMs: options.minBackoffMs ?? 250, maxBackoffMs: options.maxBackoffMs ?? 5000 }
+  const worker = new URL(`sync-worker.js?hub=${encodeURIComponent(options.hubUrl)}`, document.baseURI)
+  const shared = connectWorkerDoc(worker, roomName(board), {
+    mode: 'shared-worker',
+    name: 'aegis-demo',
+    webrtc: options.webrtc === false ? undefined : { signaling: [options.hubUrl], providerOptions: { maxPeers: 8, ...backoff } }
+  })
+  // what the worker holds (IndexedDB's copy included) arrives first; a slow worker does not hold up the page
+  await Promise.race([shared.whenSynced, new Promise(resolve => setTimeout(resolve, WORKER_WAIT_MS))])
+  let link = { status: 'connecting' as LinkStatus, synced: false, pending: 0 }
+  const listeners = new Set<() => void>()
+  const poll = (): void => {
+    shared.status().then(s => {
+      const next = { status: s.status, synced: s.synced && shared.synced, pending: s.pending }
+      if (next.status === link.status && next.synced === link.synced && next.pending === link.pending) return
+      link = next
+      for (const f of listeners) f()
+    }, () => {})
+  }
+  poll()
+  const timer = setInterval(poll, STATUS_EVERY_MS)
+  const leader = (): void => { for (const f of listeners) f() }
+  shared.on('leader', leader)
+  return {
+    doc: shared.doc,
+    awareness: shared.awareness,
+    get status () { return link.status },
+    get synced () { return link.synced },
+    get pending () { return link.pending },
+    get transports () {
+      return ['SharedWorker (IndexedDB + WebSocket)', ...options.webrtc === false ? [] : [shared.isWebRTCLeader ? 'WebRTC (this tab)' : 'WebRTC (another tab)']]
+    },
+    via: 'worker',
+    peers: undefined,
+    storageProblem: undefined,
+    kv: undefined,
+    onChange (f) {
+      listeners.add(f)
+      return () => listeners.delete(f)
+    },
+    destroy () {
+      clearInterval(timer)
+      shared.off('leader', leader)
+      shared.destroy()
+    }
+  }
+}
+
+const inPage = async (board: string, options: ConnectOptions): Promise<BoardConnection> => {
   const dbName = databaseName(board)
   let storageProblem: string | undefined
   let replicaId: string | undefined
@@ -125,6 +200,10 @@ export const connectBoard = async (board: string, options: ConnectOptions): Prom
   // the hub and IndexedDB race, as they should; the page renders what
   // IndexedDB had before the hub answers (or with no hub at all)
   provider.connect()
+  // peers keep syncing directly when the hub goes away; presence rides along
+  const rtc = options.webrtc === false
+    ? undefined
+    : new WebRTCProvider(roomName(board), doc, { signaling: [options.hubUrl], awareness: provider.awareness, maxPeers: 8, minBackoffMs: options.minBackoffMs ?? 250, maxBackoffMs: options.maxBackoffMs ?? 5000 })
   if (persistence !== undefined) {
     try {
       await persistence.whenSynced
@@ -132,7 +211,13 @@ export const connectBoard = async (board: string, options: ConnectOptions): Prom
       storageProblem = `could not load the local copy: ${(err as Error).message}`
     }
   }
-  const transports = persistence !== undefined && storageProblem === undefined ? ['IndexedDB', 'WebSocket'] : ['WebSocket']
+  let rtcPeers = 0
+  const peerListeners = new Set<() => void>()
+  rtc?.on('peers', ({ connected }) => {
+    rtcPeers = connected.length
+    for (const f of peerListeners) f()
+  })
+  const transports = [...persistence !== undefined && storageProblem === undefined ? ['IndexedDB'] : [], 'WebSocket', ...rtc === undefined ? [] : ['WebRTC']]
 
   return {
     doc,
@@ -141,19 +226,24 @@ export const connectBoard = async (board: string, options: ConnectOptions): Prom
     get synced () { return provider.synced },
     get pending () { return provider.pending },
     transports,
+    via: 'page',
+    get peers () { return rtcPeers },
     storageProblem,
     get kv () { return kvOf(provider) },
     onChange (f) {
       provider.on('status', f)
       provider.on('synced', f)
       provider.on('pending', f)
+      peerListeners.add(f)
       return () => {
+        peerListeners.delete(f)
         provider.off('status', f)
         provider.off('synced', f)
         provider.off('pending', f)
       }
     },
     destroy () {
+      rtc?.destroy()
       provider.destroy()
       void persistence?.destroy()
       doc.destroy()

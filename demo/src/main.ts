@@ -24,6 +24,12 @@ const boardId = ((): string => {
   const b = params.get('board') ?? 'main'
   return /^[a-z0-9][a-z0-9-]{0,39}$/.test(b) ? b : 'main'
 })()
+/** `?via=page` skips the SharedWorker; `?webrtc=0` turns peer-to-peer off. */
+const via = ((): 'auto' | 'worker' | 'page' => {
+  const v = params.get('via')
+  return v === 'worker' || v === 'page' ? v : 'auto'
+})()
+const webrtc = params.get('webrtc') !== '0'
 const hubUrl = ((): string => {
   const hub = params.get('hub')
   if (hub !== null && /^wss?:\/\/[^/]+\/?$/.test(hub)) return hub
@@ -39,7 +45,11 @@ const renderLink = (c: BoardConnection): void => {
     ? 'Online · saved on the hub'
     : state === 'syncing'
       ? 'Syncing…'
-      : 'Offline · kept on this device, syncs when the hub is back'
+      : 'Offline · saved on this device'
+  const peers = $('direct-peers')
+  peers.dataset.count = String(c.peers ?? 0)
+  peers.hidden = c.peers === undefined || c.peers === 0
+  peers.textContent = `${c.peers ?? 0} ${c.peers === 1 ? 'peer' : 'peers'} direct`
   const pending = $('pending')
   pending.dataset.count = String(c.pending)
   pending.hidden = c.pending === 0
@@ -117,11 +127,11 @@ const registerServiceWorker = (): void => {
 const start = async (): Promise<void> => {
   registerServiceWorker()
   $('board-id').textContent = `board “${boardId}”`
-  const c = await connectBoard(boardId, { hubUrl })
+  const c = await connectBoard(boardId, { hubUrl, via, webrtc })
+  document.documentElement.dataset.via = c.via
   const board = new Board(c.doc)
   const presence = new Presence(c.awareness, loadUser())
   const tasks = new TaskList($<HTMLOListElement>('tasks'), board, presence)
-  $('transports').textContent = c.storageProblem ?? `synced by ${c.transports.join(' + ')}`
 
   const title = $<HTMLInputElement>('board-title')
   title.addEventListener('change', () => board.setTitle(title.value))
@@ -147,8 +157,8 @@ const start = async (): Promise<void> => {
     queued = true
     nextFrame(() => {
       queued = false
-      // while offline, others' presence is only what was last heard: shown dimmed
-      const online = c.status === 'connected'
+      // cut off from everyone, others' presence is only what was last heard: shown dimmed
+      const online = c.status === 'connected' || (c.peers ?? 0) > 0
       tasks.render(online)
       if (document.activeElement !== title) title.value = board.title
       document.title = board.title === '' ? 'Aegis board' : `${board.title} · Aegis board`
@@ -156,9 +166,11 @@ const start = async (): Promise<void> => {
       const peers = $('peers')
       peers.dataset.stale = String(!online)
       peers.setAttribute('aria-label', online ? 'Also here' : 'Last seen here (you are offline)')
+      peers.title = online ? '' : 'Last seen here: you are offline'
       peers.replaceChildren(...presence.peers().map(p =>
         h('li', { className: 'peer', textContent: p.name, attrs: { style: `background:${p.color}`, 'data-client': String(p.clientID) } })))
       renderLink(c)
+      $('transports').textContent = c.storageProblem ?? `synced by ${c.transports.join(' + ')}`
       renderReserveAvailability(c, board)
     })
   }

@@ -9,7 +9,8 @@
  *   proxy that is closed; `context.setOffline` would leave the WebSocket
  *   up), both edit, the proxy comes back and both boards match;
  * - with the hub stopped, the app opens from its service worker and shows
- *   the board from IndexedDB;
+ *   the board from IndexedDB, and two tabs sync through the SharedWorker;
+ * - with the hub stopped, two users on WebRTC keep syncing;
  * - `node scripts/start.mjs --port 0 --data <tmp>` builds nothing (fresh),
  *   prints the URL, serves a working board, and exits 0 on SIGINT.
  *
@@ -29,7 +30,7 @@ import { silentLogger } from 'aegis-replication'
 import { createHub, type Hub } from 'aegis-replication/hub'
 import { ensureBuilt, root } from '../../demo/build.mjs'
 import { demoHandler } from '../../demo/serve.mjs'
-import { launchChromium } from './harness.js'
+import { launchChromium, WEBRTC_LOOPBACK_ARGS } from './harness.js'
 
 const SHOTS = join(root, 'test-results/demo')
 
@@ -130,7 +131,8 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
   }
 
   const newContext = async (): Promise<BrowserContext> => {
-    const context = await browser!.newContext({ viewport: { width: 900, height: 760 } })
+    // camera/microphone: without them Chromium filters out loopback ICE candidates (see harness)
+    const context = await browser!.newContext({ viewport: { width: 900, height: 760 }, permissions: ['camera', 'microphone'] })
     // loopback only: anything else is refused before it leaves the browser
     await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
     return context
@@ -199,12 +201,15 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
     dataDir = join(dir, 'hub-data')
     await startHub()
     proxy = await tcpProxy(hubPort)
-    browser = await launchChromium()
+    browser = await launchChromium(WEBRTC_LOOPBACK_ARGS)
     contexts.alice = await newContext()
     contexts.bob = await newContext()
-    pages.alice = await open(contexts.alice, `${origin}/`)
+    // the default set-up (a SharedWorker per browser owns IndexedDB and the socket), hub only:
+    // WebRTC has a test of its own below
+    pages.alice = await open(contexts.alice, `${origin}/?webrtc=0`)
     // bob reaches the hub through the proxy, so his link can be cut alone
-    pages.bob = await open(contexts.bob, `${origin}/?hub=ws://127.0.0.1:${proxy.port}`)
+    pages.bob = await open(contexts.bob, `${origin}/?webrtc=0&hub=ws://127.0.0.1:${proxy.port}`)
+    expect(await pages.alice.evaluate(() => document.documentElement.dataset.via)).toBe('worker')
   }, 300_000)
 
   afterEach(() => {
@@ -320,7 +325,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
     await stopHub()
     try {
       await pages.alice.close()
-      pages.alice = await open(contexts.alice, `${origin}/`)
+      pages.alice = await open(contexts.alice, `${origin}/?webrtc=0`)
       const s = await seen(pages.alice)
       expect(s.link).toBe('offline')
       expect(boardOf(s)).toEqual(expected)
@@ -330,11 +335,43 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
       await addTask(pages.alice, 'Written with the hub down')
       await expect.poll(async () => (await seen(pages.alice)).pending, { timeout: 10_000 }).toBeGreaterThan(0)
       await shot(pages.alice, '04-opened-offline-from-service-worker')
+      // a second tab of alice's opens offline too, and the two tabs sync through the SharedWorker alone
+      const tab2 = await open(contexts.alice, `${origin}/?webrtc=0`)
+      await task(tab2, 'Written with the hub down')
+      await addTask(tab2, 'From the second tab')
+      await task(pages.alice, 'From the second tab')
+      await tab2.close()
     } finally {
       await startHub()
     }
     const back = await converged()
-    expect(back.tasks.map(t => t.title)).toContain('Written with the hub down')
+    expect(back.tasks.map(t => t.title)).toEqual(expect.arrayContaining(['Written with the hub down', 'From the second tab']))
+  })
+
+  it('peer to peer: with the hub stopped, two users keep syncing over WebRTC', async () => {
+    // page mode: each page runs its own WebRTCProvider next to its WebSocket provider, and shows its direct peers
+    const url = `${origin}/?board=p2p&via=page`
+    const a = await open(contexts.alice, url)
+    const b = await open(contexts.bob, url)
+    for (const p of [a, b]) {
+      await expect.poll(async () => (await seen(p)).link, { timeout: 15_000 }).toBe('online')
+      await expect.poll(() => p.evaluate(() => Number(document.getElementById('direct-peers')?.dataset.count)), { timeout: 20_000 }).toBe(1)
+    }
+    await stopHub()
+    try {
+      for (const p of [a, b]) await expect.poll(async () => (await seen(p)).link, { timeout: 10_000 }).toBe('offline')
+      await addTask(a, 'Sent peer to peer')
+      await addTask(b, 'Sent back the same way')
+      await (await task(b, 'Sent peer to peer')).locator('.vote').click()
+      await expect.poll(async () => (await seen(a)).tasks.map(t => [t.title, t.votes]), { timeout: 15_000 })
+        .toEqual([['Sent peer to peer', 1], ['Sent back the same way', 0]])
+      await expect.poll(async () => boardOf(await seen(b)), { timeout: 15_000 }).toEqual(boardOf(await seen(a)))
+      await shot(a, '05-peer-to-peer-hub-down')
+    } finally {
+      await startHub()
+    }
+    await a.close()
+    await b.close()
   })
 
   it('npm start: builds nothing when fresh, prints the URL, serves the board, stops cleanly on SIGINT', async () => {
@@ -346,7 +383,9 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
     const exited = new Promise<number | null>(resolve => c.on('exit', code => resolve(code)))
     await expect.poll(() => /http:\/\/127\.0\.0\.1:\d+\//.exec(out)?.[0], { timeout: 120_000, interval: 200 }).toBeDefined()
     const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(out)![0]
-    expect(out).toContain('is up to date')
+    // fresh outputs are not built again (in a tree being edited meanwhile, a step may rebuild)
+    expect(out).toMatch(/✓ (the package → dist\/ is up to date|built the package → dist\/)/)
+    expect(out).toMatch(/✓ (the demo app → demo\/dist\/ is up to date|built the demo app → demo\/dist\/)/)
     expect(out).toContain('Ctrl-C stops it')
 
     const context = await newContext()
@@ -355,7 +394,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
       await expect.poll(async () => (await seen(p)).link, { timeout: 10_000 }).toBe('online')
       await addTask(p, 'Served by npm start')
       await expect.poll(async () => (await seen(p)).pending, { timeout: 10_000 }).toBe(0)
-      await shot(p, '05-npm-start')
+      await shot(p, '06-npm-start')
       const types = await p.evaluate(async () => Promise.all(['/', '/app.js', '/app.css', '/sw.js', '/manifest.webmanifest', '/icon.svg'].map(async path =>
         [path, (await fetch(path, { cache: 'no-store' })).headers.get('content-type')])))
       expect(Object.fromEntries(types)).toEqual({
