@@ -74,7 +74,8 @@ const { createHub } = await import(pathToFileURL(resolve(root, 'dist/hub.js')).h
 say(`• starting the hub (rooms in ${dataDir})`)
 let hub
 try {
-  hub = await createHub({ port, host, dataDir, http: demoHandler(resolve(root, 'demo/dist')), logger })
+  // id: the hub runs a Raft group (of one), whose KV the demo uses to reserve unique board names
+  hub = await createHub({ port, host, dataDir, id: 'demo-hub', http: demoHandler(resolve(root, 'demo/dist')), logger })
 } catch (err) {
   if (err.code === 'EADDRINUSE') fail(`port ${port} on ${host} is taken (another npm start?): try npm start -- --port ${port + 1}`)
   fail(err.message)
@@ -85,7 +86,8 @@ process.stdout.write(`
   Aegis board    ${web}
                  open it in two windows (or two browsers) to see them sync;
                  ${web}?board=<name> opens another board
-  hub            ${hub.url}   rooms in ${dataDir}
+  hub            ${hub.url}   rooms in ${dataDir}${hub.metrics().raft === undefined ? '' : `
+  raft           a group of one (id ${hub.metrics().raft.id}): the KV behind unique board names`}
   Ctrl-C stops it
 
 `)

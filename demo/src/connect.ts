@@ -13,10 +13,10 @@
  * - `'page'` (no SharedWorker, e.g. Chrome on Android, or `?via=page`):
  *   the page keeps the doc in IndexedDB (`aegis-replication/indexeddb`)
  *   and syncs it over its own `WebSocketProvider`, plus a `WebRTCProvider`.
- * - The hub's Raft KV reaches the app as `provider.kv` once the hub has it
- *   (see {@link kvOf}); in `'worker'` mode the provider lives in the
- *   worker, so the KV needs the worker adapter to pass it through (not
- *   there yet): the app then says the action is unavailable.
+ * - The hubs' Raft KV reaches the app as `provider.kv` (see {@link kvOf});
+ *   in `'worker'` mode the provider lives in the worker, which does not
+ *   pass it through yet, so the page opens a socket of its own for it on
+ *   first use (see {@link kvOnOwnSocket}).
  *
  * @module
  */
@@ -103,14 +103,38 @@ const holdLock = async (name: string): Promise<boolean> => {
 }
 
 /**
- * The hub's KV, once the WebSocket provider exposes it as `provider.kv`
- * (issue 5: "clients call it over their existing WebSocket,
- * `provider.kv.cas(key, expected, next)`"). Until then: undefined, and the
- * app says the action is unavailable.
+ * The hub's KV over a provider's connection (`provider.kv`, issue 5:
+ * "clients call it over their existing WebSocket"); undefined when the
+ * package's provider has none.
  */
 export const kvOf = (provider: object): KvClient | undefined => {
   const kv = (provider as { kv?: Partial<KvClient> }).kv
   return typeof kv?.cas === 'function' && typeof kv.get === 'function' ? kv as KvClient : undefined
+}
+
+/**
+ * In `'worker'` mode the board's provider lives in the worker, which does
+ * not pass `kv` through (yet): the page opens a socket of its own on first
+ * use, joined to the room `board-names` (an empty doc: the names live in
+ * the Raft KV, the room only carries the requests), and keeps it.
+ */
+const kvOnOwnSocket = (hubUrl: string, backoff: { minBackoffMs: number, maxBackoffMs: number }): KvClient | undefined => {
+  let kv: KvClient | undefined
+  const open = (): KvClient => {
+    if (kv !== undefined) return kv
+    const provider = new WebSocketProvider(hubUrl, 'board-names', new Doc(), backoff)
+    const found = kvOf(provider)
+    if (found === undefined) {
+      provider.destroy()
+      throw new Error('this version of the WebSocket provider has no kv')
+    }
+    return (kv = found)
+  }
+  if (!('kv' in WebSocketProvider.prototype)) return undefined
+  return {
+    get: async key => await open().get(key),
+    cas: async (key, expected, next) => await open().cas(key, expected, next)
+  }
 }
 
 /** Opens a board: local data first (if storage works), then the hub link. */
@@ -129,6 +153,7 @@ const WORKER_WAIT_MS = 3000
 
 const throughWorker = async (board: string, options: ConnectOptions): Promise<BoardConnection> => {
   const backoff = { minBackoffMs: options.minBackoffMs ?? 250, maxBackoffMs: options.maxBackoffMs ?? 5000 }
+  const kv = kvOnOwnSocket(options.hubUrl, backoff)
   const worker = new URL(`sync-worker.js?hub=${encodeURIComponent(options.hubUrl)}`, document.baseURI)
   const shared = connectWorkerDoc(worker, roomName(board), {
     mode: 'shared-worker',
@@ -163,7 +188,7 @@ const throughWorker = async (board: string, options: ConnectOptions): Promise<Bo
     via: 'worker',
     peers: undefined,
     storageProblem: undefined,
-    kv: undefined,
+    kv,
     onChange (f) {
       listeners.add(f)
       return () => listeners.delete(f)
@@ -229,7 +254,7 @@ const inPage = async (board: string, options: ConnectOptions): Promise<BoardConn
     via: 'page',
     get peers () { return rtcPeers },
     storageProblem,
-    get kv () { return kvOf(provider) },
+    kv: kvOf(provider),
     onChange (f) {
       provider.on('status', f)
       provider.on('synced', f)

@@ -9,7 +9,7 @@
 import { Board } from './board.js'
 import { type BoardConnection, connectBoard } from './connect.js'
 import { loadUser, Presence } from './presence.js'
-import { reserveBoardName } from './reserve.js'
+import { hubHasRaft, reserveBoardName } from './reserve.js'
 import { TaskList, h } from './task-list.js'
 import { crossBoardTransactions } from './transactions.js'
 
@@ -56,19 +56,18 @@ const renderLink = (c: BoardConnection): void => {
   pending.textContent = `${c.pending} ${c.pending === 1 ? 'change' : 'changes'} not on the hub yet`
 }
 
-const renderReserveAvailability = (c: BoardConnection, board: Board): void => {
+/** Why the reservation cannot be made here, if it cannot. */
+let reserveBlocked: string | undefined
+
+const renderReserve = (board: Board): void => {
   const button = $<HTMLButtonElement>('reserve-button')
+  const input = $<HTMLInputElement>('reserve-name')
   const result = $('reserve-result')
-  if (c.kv === undefined) {
+  if (reserveBlocked !== undefined) {
     button.disabled = true
-    $<HTMLInputElement>('reserve-name').disabled = true
+    input.disabled = true
     result.dataset.outcome = 'unavailable'
-    result.textContent = 'Unavailable: this hub does not offer its Raft KV to clients yet.'
-  } else if (result.dataset.outcome === 'unavailable') {
-    button.disabled = false
-    $<HTMLInputElement>('reserve-name').disabled = false
-    result.dataset.outcome = ''
-    result.textContent = ''
+    result.textContent = reserveBlocked
   }
   const reserved = board.reservedName
   const line = $('reserved')
@@ -87,7 +86,7 @@ const wireReserve = (c: BoardConnection, board: Board): void => {
     if (kv === undefined) return
     button.disabled = true
     result.dataset.outcome = 'working'
-    result.textContent = 'Asking the hub…'
+    result.textContent = c.status === 'connected' ? 'Asking the hub…' : 'Waiting for the hub (you are offline)…'
     reserveBoardName(kv, input.value, boardId).then(r => {
       if (r.ok) {
         board.setReservedName(r.name)
@@ -102,8 +101,8 @@ const wireReserve = (c: BoardConnection, board: Board): void => {
       }
     }, (err: unknown) => {
       result.dataset.outcome = 'error'
-      result.textContent = `The hub could not decide (${(err as Error).name}: ${(err as Error).message}). Try again when online.`
-    }).finally(() => { button.disabled = c.kv === undefined })
+      result.textContent = `The hub could not decide (${(err as Error).name}: ${(err as Error).message}). Try again.`
+    }).finally(() => { button.disabled = reserveBlocked !== undefined })
   })
 }
 
@@ -147,6 +146,14 @@ const start = async (): Promise<void> => {
     newTask.focus()
   })
   wireReserve(c, board)
+  if (c.kv === undefined) reserveBlocked = 'Unavailable: this version of the hub client has no Raft KV.'
+  else {
+    void hubHasRaft(hubUrl).then(has => {
+      if (has !== 'no') return
+      reserveBlocked = 'Unavailable: this hub runs no Raft group (start it with an id, e.g. aegis-hub --id n1; npm start does).'
+      render()
+    })
+  }
   if (crossBoardTransactions) { /* a "Move to board…" action per task goes here (see transactions.ts) */ }
 
   // one render per frame, whatever arrived in it (hidden tabs get no frames: a timer then)
@@ -171,7 +178,7 @@ const start = async (): Promise<void> => {
         h('li', { className: 'peer', textContent: p.name, attrs: { style: `background:${p.color}`, 'data-client': String(p.clientID) } })))
       renderLink(c)
       $('transports').textContent = c.storageProblem ?? `synced by ${c.transports.join(' + ')}`
-      renderReserveAvailability(c, board)
+      renderReserve(board)
     })
   }
   c.doc.on('change', render)

@@ -46,3 +46,21 @@ export const reserveBoardName = async (kv: KvClient, raw: string, board: string)
   if (holder !== null && decoder.decode(holder) === board) return { ok: true, name }
   return { ok: false, name, reason: 'taken', holder: holder === null ? undefined : decoder.decode(holder) }
 }
+
+/**
+ * Whether the hub serving `hubUrl` runs a Raft group (its `/metrics` has a
+ * `raft` section): `'yes'`, `'no'`, or `'unknown'` when it cannot be asked
+ * (offline, or a hub on another origin).
+ */
+export const hubHasRaft = async (hubUrl: string): Promise<'yes' | 'no' | 'unknown'> => {
+  try {
+    const url = new URL('/metrics', hubUrl.replace(/^ws/, 'http'))
+    if (url.origin !== location.origin) return 'unknown'
+    const res = await fetch(url, { cache: 'no-store' })
+    if (!res.ok) return 'unknown'
+    const metrics = await res.json() as { raft?: unknown }
+    return metrics.raft !== undefined && metrics.raft !== null ? 'yes' : 'no'
+  } catch {
+    return 'unknown'
+  }
+}
