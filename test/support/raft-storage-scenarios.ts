@@ -145,6 +145,13 @@ export class RaftStorageModel {
 
 // ------------------------------------------------------------------ persistence across a restart
 
+/** What `load()` must give after {@link writeRestartState}. */
+export const restartState = (): RaftPersistedState => ({
+  hardState: { term: 3, vote: 'n2', commit: 27 },
+  snapshot: snapshot(10, 1),
+  entries: [...entries(11, 15, 1), ...entries(16, 24, 2), ...entries(25, 30, 3)]
+})
+
 /** Writes a state worth restarting from (entries, a truncation, a snapshot, a hard state); returns what `load()` must give. */
 export const writeRestartState = async (s: RaftStorage): Promise<RaftPersistedState> => {
   await s.append(entries(1, 20, 1))
@@ -154,7 +161,9 @@ export const writeRestartState = async (s: RaftStorage): Promise<RaftPersistedSt
   await s.saveSnapshot(snapshot(10, 1))
   await s.append(entries(25, 30, 3))
   await s.saveHardState({ term: 3, vote: 'n2', commit: 27 })
-  return { hardState: { term: 3, vote: 'n2', commit: 27 }, snapshot: snapshot(10, 1), entries: [...entries(11, 15, 1), ...entries(16, 24, 2), ...entries(25, 30, 3)] }
+  const expected = restartState()
+  await expectState(s, expected, 'before the restart')
+  return expected
 }
 
 /** Checks a storage reopened after {@link writeRestartState}, then that it accepts more writes. */
