@@ -8,12 +8,13 @@
 import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { InvalidArgumentError } from 'aegis-replication'
-import { DEFAULT_CONFIG, parseConfig, type HubConfig } from 'aegis-replication/config'
+import { DEFAULT_CONFIG, parseConfig, type ReplicationConfig } from 'aegis-replication/config'
 import { createHub, type Hub } from './create-hub.js'
 
 const USAGE = `aegis-hub: the aegis-replication hub (WebSocket relay + durable rooms)
 
 usage: aegis-hub [--port 4444] [--host 127.0.0.1] [--data ./.aegis-data] [--idle-ms 30000] [--config replication.toml]
+                 [--id n1 [--peers n2=ws://host:port,n3=ws://host:port] [--cluster-token SECRET]]
 
   --port N       TCP port (0 picks a free one; the chosen port is logged)   default 4444
   --host ADDR    interface to listen on                                    default 127.0.0.1
@@ -21,16 +22,39 @@ usage: aegis-hub [--port 4444] [--host 127.0.0.1] [--data ./.aegis-data] [--idle
   --idle-ms N    unload a room N ms after its last client left             default 30000
   --config FILE  a TOML config file: the hub takes its [hub] section (port,
                  host, data_dir, idle_ms; a relative data_dir is relative to
-                 the current directory, as with --data) and checks the whole
-                 file. Flags given here override it
+                 the current directory, as with --data) and its [raft] timing,
+                 and checks the whole file. Flags given here override it
   --no-fsync     do not fsync before acknowledging (throwaway hubs only)
+  --id ID        run a Raft member with this id and serve the KV to clients
+                 (provider.kv); its log is in <data>/raft. Alone: a group of one
+  --peers LIST   the other hubs of the group, id=url pairs separated by commas;
+                 every hub of a group gets the same set (each without itself)
+  --cluster-token SECRET
+                 a secret the hubs of the group present to each other
+  --snapshot-every N
+                 snapshot the Raft state and compact its log every N entries
+                                                                           default 10000
   -h, --help     this text
 
 GET /healthz answers {"status":"ok"}; GET /metrics the counters.
 `
 
-/** The `[hub]` section of a config file; any problem with the file is an error that names it. */
-const readHubConfig = async (file: string): Promise<HubConfig> => {
+/** `n2=ws://a:1,n3=ws://b:2` → `{ n2: 'ws://a:1', n3: 'ws://b:2' }`. */
+export const parsePeers = (list: string): Record<string, string> => {
+  const peers: Record<string, string> = {}
+  for (const item of list.split(',').map(s => s.trim()).filter(s => s !== '')) {
+    const eq = item.indexOf('=')
+    const id = item.slice(0, eq).trim()
+    const url = item.slice(eq + 1).trim()
+    if (eq < 1 || !/^wss?:\/\/[^\s]+$/.test(url)) throw new Error(`--peers takes id=ws://host:port pairs separated by commas; ${JSON.stringify(item)} is not one`)
+    if (id in peers) throw new Error(`--peers names ${id} twice`)
+    peers[id] = url
+  }
+  return peers
+}
+
+/** A config file; any problem with the file is an error that names it. */
+const readConfig = async (file: string): Promise<ReplicationConfig> => {
   let text: string
   try {
     text = await readFile(file, 'utf8')
@@ -38,7 +62,7 @@ const readHubConfig = async (file: string): Promise<HubConfig> => {
     throw new Error(`cannot read the config file ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
   }
   try {
-    return parseConfig(text).hub
+    return parseConfig(text)
   } catch (err) {
     if (err instanceof Error && err.name === InvalidArgumentError.name) throw new InvalidArgumentError(`config file ${file}: ${err.message}`)
     throw err
@@ -56,6 +80,10 @@ export const runHubCli = async (argv: string[], out: (line: string) => void = (l
       data: { type: 'string' },
       'idle-ms': { type: 'string' },
       'no-fsync': { type: 'boolean' },
+      id: { type: 'string' },
+      peers: { type: 'string' },
+      'cluster-token': { type: 'string' },
+      'snapshot-every': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
     strict: true
@@ -69,8 +97,19 @@ export const runHubCli = async (argv: string[], out: (line: string) => void = (l
     return n
   }
   // flags override the config file, which overrides the defaults
-  const file = values.config === undefined ? DEFAULT_CONFIG.hub : await readHubConfig(values.config)
+  const config = values.config === undefined ? DEFAULT_CONFIG : await readConfig(values.config)
+  const file = config.hub
+  if (values.peers !== undefined && values.id === undefined) throw new Error('--peers needs --id: the id of this hub in the group')
+  const snapshotEvery = values['snapshot-every'] === undefined ? undefined : int('snapshot-every', values['snapshot-every'], 10_000)
   const hub = await createHub({
+    id: values.id,
+    peers: values.peers === undefined ? undefined : parsePeers(values.peers),
+    clusterToken: values['cluster-token'],
+    raft: {
+      electionTimeout: { min: config.raft.electionTimeoutMin, max: config.raft.electionTimeoutMax },
+      heartbeatInterval: config.raft.heartbeatInterval,
+      ...(snapshotEvery === undefined ? {} : { snapshotThreshold: Math.max(1, snapshotEvery) })
+    },
     port: int('port', values.port, file.port, 65_535),
     host: values.host ?? file.host,
     dataDir: values.data ?? file.dataDir,

@@ -12,6 +12,8 @@ import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import type { Logger } from 'aegis-replication'
 import { type AuthDecision, DEFAULT_MAX_FRAME_BYTES, HubRoom, type ServerConnection, SyncServer } from 'aegis-replication/sync'
 import { RoomStorage, roomDir } from './room-storage.js'
+import { HubRaftMember, type HubRaftOptions } from './raft-member.js'
+import { RAFT_PATH } from './peer-transport.js'
 import { jsonLineLogger } from './log.js'
 
 /** Options of {@link createHub}. */
@@ -38,6 +40,18 @@ export interface HubOptions {
   http?: (req: IncomingMessage, res: ServerResponse) => boolean | Promise<boolean>
   /** One line per connection and room event. @default jsonLineLogger('info') (JSON lines on stdout) */
   logger?: Logger
+  /**
+   * This hub's id in the hubs' Raft group. With it the hub runs a Raft
+   * member (log in `<dataDir>/raft`) and serves the KV to clients
+   * (`provider.kv`); without it KV requests are refused.
+   */
+  id?: string
+  /** The other hubs of the Raft group: id → `ws://host:port`. @default {} (a group of one) */
+  peers?: Record<string, string>
+  /** A secret the hubs of a group present to each other. */
+  clusterToken?: string
+  /** Raft timing (ms) and snapshot threshold (entries). */
+  raft?: HubRaftOptions['raft']
 }
 
 /** A running hub. */
@@ -60,9 +74,16 @@ export interface HubMetrics {
   framesIn: number
   framesOut: number
   uptimeMs: number
+  /** The Raft member, when the hub runs one. */
+  raft?: { id: string, role: string, leader: string | null, term: number, commit: number, applied: number }
 }
 
 interface OpenRoom { room: HubRoom, storage: RoomStorage, idle?: ReturnType<typeof setTimeout> }
+
+const raftStatus = (m: HubRaftMember): NonNullable<HubMetrics['raft']> => {
+  const s = m.node.status()
+  return { id: s.id, role: s.role, leader: s.leaderId ?? null, term: s.term, commit: s.commit, applied: s.applied }
+}
 
 /** Starts a hub; resolves once it listens. */
 export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
@@ -91,8 +112,17 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
     return done
   }
 
+  let member: HubRaftMember | undefined
+  if (options.id !== undefined) {
+    member = await HubRaftMember.start({
+      id: options.id, peers: options.peers ?? {}, dataDir, fsync: options.fsync, clusterToken: options.clusterToken, raft: options.raft, logger
+    })
+  }
+  const raftMember = member
+
   const sync = new SyncServer({
     auth: options.auth,
+    kv: raftMember === undefined ? undefined : raftMember.handle,
     maxFrameBytes,
     messagesPerSecond: options.messagesPerSecond,
     logger,
@@ -131,7 +161,8 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       bytesOut: totals.bytesOut + live.bytesOut,
       framesIn: totals.framesIn + live.framesIn,
       framesOut: totals.framesOut + live.framesOut,
-      uptimeMs: Date.now() - started
+      uptimeMs: Date.now() - started,
+      ...(raftMember === undefined ? {} : { raft: raftStatus(raftMember) })
     }
   }
 
@@ -175,6 +206,18 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
     logger.warn('connection error', { connection: conns.get(this)?.id, error: err.message })
   }
   wss.on('connection', (ws, req) => {
+    const url = new URL(req.url ?? '/', 'http://hub')
+    if (url.pathname === RAFT_PATH) {
+      // another hub of the Raft group
+      const from = url.searchParams.get('from')
+      if (raftMember === undefined || !raftMember.transport.admits(from, url.searchParams.get('token'))) {
+        logger.warn('refused a peer hub socket', { from, reason: raftMember === undefined ? 'no raft group here' : 'unknown peer or bad token' })
+        ws.close(4403, 'not a peer of this hub')
+        return
+      }
+      raftMember.transport.accept(ws, from as string)
+      return
+    }
     const id = `c${++nextId}@${req.socket.remoteAddress ?? '?'}`
     ws.binaryType = 'nodebuffer'
     // the socket itself is the connection's I/O (send, close): no wrapper per connection
@@ -187,10 +230,15 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
     ws.on('error', onError)
   })
 
-  await new Promise<void>((resolve, reject) => {
-    http.once('error', reject)
-    http.listen(options.port ?? 4444, host, () => { http.off('error', reject); resolve() })
-  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      http.once('error', reject)
+      http.listen(options.port ?? 4444, host, () => { http.off('error', reject); resolve() })
+    })
+  } catch (err) {
+    await raftMember?.close()
+    throw err
+  }
   const port = (http.address() as AddressInfo).port
   logger.info('hub listening', { url: `ws://${host}:${port}`, dataDir })
 
@@ -202,6 +250,8 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       if (closing) return
       closing = true
       for (const ws of conns.keys()) ws.close(1001, 'hub shutting down')
+      // the peer hubs' sockets too: the ws server's close waits for every socket
+      await raftMember?.close()
       await new Promise<void>(resolve => wss.close(() => resolve()))
       for (const ws of conns.keys()) ws.terminate()
       for (const o of open.values()) clearTimeout(o.idle)

@@ -14,6 +14,7 @@ import {
   Access, Awareness, ErrorCode, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates,
   type AwarenessChanges, type ClientRoom
 } from 'aegis-replication/sync'
+import { RaftKv } from 'aegis-replication/raft'
 import { joinConnection, type ConnectionMember, type HubConnection } from './connection.js'
 import type { ProviderStatus, RoomError, WebSocketConstructor, WebSocketProviderOptions } from './options.js'
 
@@ -140,6 +141,26 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
 
   /** Whether the provider wants to be online (between `connect()` and `disconnect()`). */
   get shouldConnect (): boolean { return this._room !== undefined }
+
+  /**
+   * The hubs' Raft KV, over this provider's connection: linearizable
+   * `get`/`put`/`delete`/`cas`/`range` for what CRDTs cannot do (claim a
+   * unique name, take the last seat). The hub must run a Raft group
+   * (`aegis-hub --id n1 [--peers …]`); a follower hub forwards to the
+   * leader. Requests wait while the socket is down and are sent again on
+   * reconnect with the same session, so a write applies once; they fail
+   * with `KvRequestError` when refused and `TimeoutError` after 10 s
+   * connected without an answer. `auth(token, '@kv')` decides access.
+   */
+  get kv (): RaftKv {
+    this._kv ??= new RaftKv({
+      propose: async (cmd) => await this.conn.client.kv(cmd, this.token),
+      read: async (query) => await this.conn.client.kv(query, this.token)
+    })
+    return this._kv
+  }
+
+  private _kv: RaftKv | undefined
 
   /** @internal the room on the shared sync client, while connected */
   get room (): ClientRoom | undefined { return this._room }

@@ -29,6 +29,9 @@ import {
   type RoomMessage, type SyncMessage
 } from './messages.js'
 import { DEFAULT_MAX_MESSAGE_BYTES, Reassembler, splitFrame } from './chunking.js'
+import { KvRequests } from './kv-client.js'
+
+const randomSessionId = (): string => `${Math.random().toString(36).slice(2, 12)}${Math.random().toString(36).slice(2, 12)}`
 
 /** Options of {@link SyncClient}. */
 export interface SyncClientOptions {
@@ -50,6 +53,10 @@ export interface SyncClientOptions {
   resyncEveryMs?: number
   /** @default silentLogger */
   logger?: Logger
+  /** The session id of this connection's KV requests. @default random */
+  kvSession?: string
+  /** Give up on a KV request after this many ms. @default 10000 */
+  kvTimeoutMs?: number
 }
 
 /** Options of one room, see {@link SyncClient.addRoom}. */
@@ -337,6 +344,7 @@ export class SyncClient {
   private readonly logger: Logger
   private chunkId = 0
   private isConnected = false
+  private readonly kvRequests: KvRequests
   /** @internal */
   readonly now: () => number
 
@@ -349,6 +357,25 @@ export class SyncClient {
     this.resyncEveryMs = options.resyncEveryMs ?? 30_000
     this.reassembler = new Reassembler({ maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES })
     this.logger = options.logger ?? silentLogger
+    this.kvRequests = new KvRequests({
+      send: (m) => this.sendMessage(m),
+      now: this.now,
+      session: options.kvSession ?? randomSessionId(),
+      timeoutMs: options.kvTimeoutMs
+    })
+  }
+
+  /**
+   * Sends a command to the hubs' Raft KV (an `encodeKvCommand` of
+   * `aegis-replication/raft`); resolves with the encoded result once it is
+   * applied (writes) or read linearizably. Survives reconnects: a request
+   * is sent again with the same session and seq, so a write applies once.
+   *
+   * @throws {KvRequestError} when the hub refuses it for good.
+   * @throws {TimeoutError} after `kvTimeoutMs` without an answer.
+   */
+  kv (command: Uint8Array, token = ''): Promise<Uint8Array> {
+    return this.kvRequests.request(command, token)
   }
 
   /** Whether the driver reported the link up. */
@@ -378,6 +405,7 @@ export class SyncClient {
   /** The driver's link is up: (re)join every room. */
   connected (): void {
     this.isConnected = true
+    this.kvRequests.resendAll()
     for (const room of this.rooms.values()) room.join()
   }
 
@@ -390,6 +418,7 @@ export class SyncClient {
 
   /** Call every second or so: resends what seems lost on lossy links. */
   tick (): void {
+    this.kvRequests.tick()
     if (!this.isConnected) return
     const now = this.now()
     for (const room of this.rooms.values()) room.tick(now, this.resendAfterMs, this.resyncEveryMs)
@@ -410,6 +439,7 @@ export class SyncClient {
       m = decodeMessage(whole)
       if (m.type === MessageType.Chunk) throw new DecodeError('a chunked message holds another chunk')
     }
+    if (m.type === MessageType.KvResponse) { this.kvRequests.receive(m); return }
     if (m.type === MessageType.Error && m.room === '') {
       this.logger.warn('hub reported a connection error', { code: m.code, reason: m.reason })
       return
@@ -424,6 +454,7 @@ export class SyncClient {
 
   /** Closes every room. */
   destroy (): void {
+    this.kvRequests.abortAll('the connection was destroyed')
     for (const name of [...this.rooms.keys()]) this.removeRoom(name)
   }
 

@@ -8,11 +8,11 @@
  */
 export {
   PROTOCOL_VERSION, DEFAULT_MAX_FRAME_BYTES, MAX_ROOM_NAME_BYTES, MAX_TOKEN_BYTES,
-  MessageType, Access, ErrorCode, encodeMessage, decodeMessage
+  MessageType, Access, ErrorCode, KvStatus, MAX_KV_SESSION_BYTES, encodeMessage, decodeMessage
 } from './messages.js'
 export type {
   SyncMessage, RoomMessage, JoinMessage, JoinedMessage, SyncStep1Message, SyncStep2Message, UpdateMessage,
-  AckMessage, AwarenessMessage, LeaveMessage, ErrorMessage, ChunkMessage, HeldMessage
+  AckMessage, AwarenessMessage, LeaveMessage, ErrorMessage, ChunkMessage, HeldMessage, KvRequestMessage, KvResponseMessage
 } from './messages.js'
 export { splitFrame, Reassembler, MIN_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from './chunking.js'
 export type { ReassemblerOptions } from './chunking.js'
@@ -31,3 +31,6 @@ export type {
 } from './awareness.js'
 export { PeerSync } from './peer-sync.js'
 export type { PeerSyncOptions, PeerSyncEvents } from './peer-sync.js'
+export { KV_AUTH_ROOM } from './kv-endpoint.js'
+export type { KvRequest, KvAnswer, KvHandler } from './kv-endpoint.js'
+export { KvRequestError } from './kv-client.js'

@@ -17,6 +17,8 @@
  * held        room, state vector        client: this much is durable in my local storage
  * signal      room, from peer, to peer ('' = every peer), payload   relayed by the hub
  * signal-join room, token               client: join for signaling only (no doc sync); answered by joined
+ * kv-request  '', id, token, session, seq, command   client → hub: a Raft KV operation
+ * kv-response '', id, status, result, reason         hub → client
  * ```
  *
  * `signal` carries opaque payloads between peers of a room (WebRTC
@@ -61,9 +63,25 @@ export const MessageType = {
   Chunk: 9,
   Held: 10,
   Signal: 11,
-  SignalJoin: 12
+  SignalJoin: 12,
+  KvRequest: 13,
+  KvResponse: 14
 } as const
 export type MessageType = typeof MessageType[keyof typeof MessageType]
+
+/** Outcomes of a KV request. */
+export const KvStatus = {
+  /** Applied (writes) or read linearizably; `result` holds the KV result. */
+  Ok: 0,
+  /** Not known to have happened: retry with the same session and seq (e.g. no leader yet). */
+  Retry: 1,
+  /** Refused for good (denied, malformed command, no Raft group on this hub); `reason` says why. */
+  Failed: 2
+} as const
+export type KvStatus = typeof KvStatus[keyof typeof KvStatus]
+
+/** Session ids of KV requests are at most this many UTF-8 bytes. */
+export const MAX_KV_SESSION_BYTES = 64
 
 /** What a client may do in a room. */
 export const Access = { Read: 'read', Write: 'write' } as const
@@ -107,13 +125,21 @@ export interface HeldMessage { type: typeof MessageType.Held, room: string, stat
 export interface SignalMessage { type: typeof MessageType.Signal, room: string, from: string, to: string, payload: Uint8Array }
 /** Join a room for signaling only: auth runs as for `join`, the doc is not synced. */
 export interface SignalJoinMessage { type: typeof MessageType.SignalJoin, room: string, token: string }
+/**
+ * A request to the hubs' Raft KV (room: ''). `command` is a KV command
+ * (`encodeKvCommand` of `aegis-replication/raft`); `session` and `seq` make
+ * a retried write apply once; `id` pairs the response.
+ */
+export interface KvRequestMessage { type: typeof MessageType.KvRequest, room: string, id: number, token: string, session: string, seq: number, command: Uint8Array }
+/** The answer to a {@link KvRequestMessage}: the encoded KV result, or an error with a reason. */
+export interface KvResponseMessage { type: typeof MessageType.KvResponse, room: string, id: number, status: KvStatus, result: Uint8Array, reason: string }
 export interface ChunkMessage { type: typeof MessageType.Chunk, id: number, index: number, count: number, bytes: Uint8Array }
 
 /** Every message of the sync protocol, discriminated on `type`. */
 export type SyncMessage =
   | JoinMessage | JoinedMessage | SyncStep1Message | SyncStep2Message | UpdateMessage
   | AckMessage | AwarenessMessage | LeaveMessage | ErrorMessage | ChunkMessage | HeldMessage
-  | SignalMessage | SignalJoinMessage
+  | SignalMessage | SignalJoinMessage | KvRequestMessage | KvResponseMessage
 
 /** Messages addressed to a room (all but `chunk`). */
 export type RoomMessage = Exclude<SyncMessage, ChunkMessage>
@@ -175,6 +201,19 @@ export const encodeMessage = (m: SyncMessage): Uint8Array => {
       break
     case MessageType.SignalJoin:
       writeString(e, m.token)
+      break
+    case MessageType.KvRequest:
+      encoding.writeVarUint(e, m.id)
+      writeString(e, m.token)
+      writeString(e, m.session)
+      encoding.writeVarUint(e, m.seq)
+      encoding.writeVarUint8Array(e, m.command)
+      break
+    case MessageType.KvResponse:
+      encoding.writeVarUint(e, m.id)
+      encoding.writeUint8(e, m.status)
+      encoding.writeVarUint8Array(e, m.result)
+      writeString(e, m.reason)
       break
   }
   return encoding.toUint8Array(e)
@@ -261,6 +300,19 @@ export const decodeMessage = (frame: Uint8Array): SyncMessage => decodeWith('syn
     }
     case MessageType.SignalJoin:
       return { type, room, token: readLimitedString(d, 'token', MAX_TOKEN_BYTES) }
+    case MessageType.KvRequest: {
+      const id = readSeq(d, 'kv request id')
+      const token = readLimitedString(d, 'token', MAX_TOKEN_BYTES)
+      const session = readLimitedString(d, 'kv session', MAX_KV_SESSION_BYTES)
+      const seq = readSeq(d, 'kv seq')
+      return { type, room, id, token, session, seq, command: readBytes(d, 'kv command') }
+    }
+    case MessageType.KvResponse: {
+      const id = readSeq(d, 'kv response id')
+      const status = readUint8(d, 'kv status')
+      if (status > 2) throw new DecodeError(`unknown kv status ${status}`)
+      return { type, room, id, status: status as KvStatus, result: readBytes(d, 'kv result'), reason: readLimitedString(d, 'kv reason', 1024) }
+    }
     default:
       throw new DecodeError(`unknown message type ${type}`)
   }

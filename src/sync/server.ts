@@ -19,8 +19,9 @@ import { DecodeError, InvalidArgumentError } from '../errors.js'
 import { silentLogger, type Logger } from '../components.js'
 import {
   Access, DEFAULT_MAX_FRAME_BYTES, decodeMessage, encodeMessage, ErrorCode, MessageType,
-  type JoinMessage, type SignalJoinMessage, type SignalMessage, type SyncMessage
+  type JoinMessage, type SignalJoinMessage, type SignalMessage, type SyncMessage, type KvRequestMessage
 } from './messages.js'
+import { handleKvRequest, KV_AUTH_ROOM, type KvHandler } from './kv-endpoint.js'
 import { DEFAULT_MAX_MESSAGE_BYTES, Reassembler, splitFrame } from './chunking.js'
 import type { HubRoom, RoomPeer } from './hub-room.js'
 import { SmallMap } from './small-map.js'
@@ -53,6 +54,11 @@ export interface SyncServerOptions {
   now?: () => number
   /** @default silentLogger */
   logger?: Logger
+  /**
+   * Serves `kv-request`s (the hub's Raft KV). Without it they are answered
+   * `Failed` with a reason. `auth` is asked about the room `KV_AUTH_ROOM`.
+   */
+  kv?: KvHandler
 }
 
 /** What the driver gives the server for each connection. */
@@ -165,6 +171,8 @@ export class ServerConnection implements RoomPeer {
     if (m.type === MessageType.Join) { this.join(m); return }
     if (m.type === MessageType.SignalJoin) { this.signalJoin(m); return }
     if (m.type === MessageType.Signal) { this.signal(m); return }
+    if (m.type === MessageType.KvRequest) { this.server.kvRequest(this, m); return }
+    if (m.type === MessageType.KvResponse) { this.fail(ErrorCode.BadMessage, 'a client does not send kv-response'); return }
     const pending = this.rooms.get(m.room)
     if (m.type === MessageType.Leave && (pending !== undefined || this.signalRooms.get(m.room) !== undefined)) {
       this.leaveRoom(m.room)
@@ -356,6 +364,16 @@ export class SyncServer {
         ? `this connection signals as ${JSON.stringify(held)} in this room, not ${JSON.stringify(m.from)}`
         : `peer id ${JSON.stringify(m.from)} is taken in this room`
     })
+  }
+
+  /** @internal */
+  kvRequest (conn: ServerConnection, m: KvRequestMessage): void {
+    void handleKvRequest({
+      handler: this.options.kv,
+      decide: async (token) => await this.decide(conn, KV_AUTH_ROOM, token),
+      send: (r) => conn.send(r),
+      logger: this.logger
+    }, m)
   }
 
   /** Asks `auth`; a failing or odd answer is `deny` (and the connection is told). */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import {
-  Access, decodeMessage, encodeMessage, ErrorCode, MessageType, PROTOCOL_VERSION, Reassembler, splitFrame, type SyncMessage
+  Access, decodeMessage, encodeMessage, ErrorCode, KvStatus, MessageType, PROTOCOL_VERSION, Reassembler, splitFrame, type SyncMessage
 } from '../../../src/sync/index.js'
 import { DecodeError } from '../../../src/errors.js'
 
@@ -19,7 +19,10 @@ const samples: SyncMessage[] = [
   { type: MessageType.Awareness, room: 'board', update: bytes(1, 2) },
   { type: MessageType.Leave, room: 'board' },
   { type: MessageType.Error, room: '', code: ErrorCode.RateLimited, reason: 'slow down' },
-  { type: MessageType.Chunk, id: 5, index: 1, count: 3, bytes: bytes(4, 5, 6) }
+  { type: MessageType.Chunk, id: 5, index: 1, count: 3, bytes: bytes(4, 5, 6) },
+  { type: MessageType.KvRequest, room: '', id: 7, token: 't', session: 'abc123', seq: 4, command: bytes(1, 2) },
+  { type: MessageType.KvResponse, room: '', id: 7, status: KvStatus.Ok, result: bytes(1, 3), reason: '' },
+  { type: MessageType.KvResponse, room: '', id: 8, status: KvStatus.Failed, result: bytes(), reason: 'denied' }
 ]
 
 describe('sync messages', () => {
@@ -40,6 +43,14 @@ describe('sync messages', () => {
     const f = encodeMessage(samples[9])
     expect(() => decodeMessage(new Uint8Array([...f, 0]))).toThrow(/trailing/)
     expect(() => decodeMessage(encodeMessage({ type: MessageType.Chunk, id: 1, index: 3, count: 3, bytes: bytes() }))).toThrow(/impossible/)
+  })
+
+  it('reject a kv response with an unknown status and a kv session over 64 bytes', () => {
+    const r = encodeMessage({ type: MessageType.KvResponse, room: '', id: 1, status: KvStatus.Ok, result: bytes(), reason: '' })
+    r[4] = 9 // version, type, room length 0, id 1, status
+    expect(() => decodeMessage(r)).toThrow(/unknown kv status 9/)
+    const long = encodeMessage({ type: MessageType.KvRequest, room: '', id: 1, token: '', session: 's'.repeat(65), seq: 1, command: bytes() })
+    expect(() => decodeMessage(long)).toThrow(/kv session is longer than 64 bytes/)
   })
 
   it('refuse room names and tokens over the limits without allocating them', () => {

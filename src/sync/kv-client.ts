@@ -1,0 +1,104 @@
+/**
+ * The client's end of KV requests (see `kv-endpoint.ts`): pending requests
+ * by id, sent again after a reconnect or a `Retry` answer with the same
+ * session and seq (so a write the hub had already applied is not applied
+ * twice), and failed after a timeout. Pure: the {@link SyncClient} drives it.
+ *
+ * @module
+ */
+import { AbortError, TimeoutError } from '../errors.js'
+import { KvStatus, MessageType, type KvRequestMessage, type KvResponseMessage } from './messages.js'
+
+/** The hub refused a KV request for good (denied, malformed, no Raft group); `message` says why. */
+export class KvRequestError extends Error {
+  static override name = 'KvRequestError'
+  constructor (message: string) {
+    super(message)
+    this.name = 'KvRequestError'
+  }
+}
+
+interface Pending {
+  message: KvRequestMessage
+  resolve: (result: Uint8Array) => void
+  reject: (err: Error) => void
+  deadline: number
+  /** Send again at this time (`Infinity`: wait for the answer or a reconnect). */
+  resendAt: number
+}
+
+/** Options of {@link KvRequests}. */
+export interface KvRequestsOptions {
+  /** Sends a message when the link is up (drops it otherwise). */
+  send: (m: KvRequestMessage) => void
+  /** Milliseconds. */
+  now: () => number
+  /** The session id sent with every request. */
+  session: string
+  /** Give up on a request after this long. @default 10000 */
+  timeoutMs?: number
+  /** Wait this long before sending again after a `Retry` answer. @default 100 */
+  retryAfterMs?: number
+}
+
+/** Pending KV requests of one connection. */
+export class KvRequests {
+  private readonly pending = new Map<number, Pending>()
+  private nextId = 1
+  private seq = 0
+  private readonly timeoutMs: number
+  private readonly retryAfterMs: number
+
+  constructor (private readonly options: KvRequestsOptions) {
+    this.timeoutMs = options.timeoutMs ?? 10_000
+    this.retryAfterMs = options.retryAfterMs ?? 100
+  }
+
+  /** Requests in flight. */
+  get size (): number { return this.pending.size }
+
+  /** Sends a command; resolves with the encoded KV result. */
+  request (command: Uint8Array, token: string, timeoutMs = this.timeoutMs): Promise<Uint8Array> {
+    return new Promise((resolve, reject) => {
+      const id = this.nextId++
+      const message: KvRequestMessage = { type: MessageType.KvRequest, room: '', id, token, session: this.options.session, seq: ++this.seq, command }
+      this.pending.set(id, { message, resolve, reject, deadline: this.options.now() + timeoutMs, resendAt: Infinity })
+      this.options.send(message)
+    })
+  }
+
+  /** An answer arrived. */
+  receive (m: KvResponseMessage): void {
+    const p = this.pending.get(m.id)
+    if (p === undefined) return // answered before, or timed out
+    if (m.status === KvStatus.Retry) { p.resendAt = this.options.now() + this.retryAfterMs; return }
+    this.pending.delete(m.id)
+    if (m.status === KvStatus.Ok) p.resolve(m.result)
+    else p.reject(new KvRequestError(m.reason === '' ? 'the hub refused the KV request' : m.reason))
+  }
+
+  /** The link is up again: send every pending request again (same session and seq). */
+  resendAll (): void {
+    for (const p of this.pending.values()) { p.resendAt = Infinity; this.options.send(p.message) }
+  }
+
+  /** Times out old requests and resends those the hub asked to retry. */
+  tick (): void {
+    const now = this.options.now()
+    for (const [id, p] of this.pending) {
+      if (now >= p.deadline) {
+        this.pending.delete(id)
+        p.reject(new TimeoutError(`KV request got no answer within ${this.timeoutMs} ms (is the hub's Raft group up and does it have a leader?)`))
+      } else if (now >= p.resendAt) {
+        p.resendAt = Infinity
+        this.options.send(p.message)
+      }
+    }
+  }
+
+  /** Rejects everything pending (the connection is being destroyed). */
+  abortAll (reason: string): void {
+    for (const p of this.pending.values()) p.reject(new AbortError(reason))
+    this.pending.clear()
+  }
+}
