@@ -25,7 +25,7 @@ import { check, fmt, ms, table, versionOf } from './util.mjs'
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const CHROMIUM = '/usr/bin/chromium'
 const ENTRIES = 100
-const SYNC_ROUNDS = 5
+const SYNC_ROUNDS = 9
 const UPDATES = 1000
 const WARMUP_UPDATES = 50
 

@@ -2,7 +2,9 @@
  * `aegis-replication/webrtc`: sync a `Doc` peer-to-peer among the pages of
  * a room over WebRTC data channels. Peers find each other through hubs
  * (signaling over the hub's own socket, shared with WebSocket providers);
- * the smaller peer id of each pair offers; each channel runs the symmetric
+ * peers already in the room offer to a newcomer (colliding offers: the
+ * smaller peer id's stands, as in perfect negotiation with fixed roles);
+ * each channel runs the symmetric
  * sync handshake (`PeerSync`) and carries awareness; large updates go as
  * chunks under the channel's message limit. Channels stay up, and keep
  * syncing, when the hub goes away; a dead channel is re-offered with

@@ -1,9 +1,9 @@
 /**
  * One link of the mesh: an `RTCPeerConnection` to one peer with one
  * negotiated, ordered data channel (id 0, created by both sides, so no
- * `ondatachannel` race), and a {@link PeerSync} session on it. Only the peer
- * with the smaller id offers, so offers never collide; each attempt has a
- * session id, and signals of another attempt are ignored. Frames queue
+ * `ondatachannel` race), and a {@link PeerSync} session on it, created once
+ * the channel opens. Each attempt has a session id, and signals of another
+ * attempt are ignored (the provider resolves colliding offers). Frames queue
  * behind the channel's buffer (`bufferedAmountLowThreshold`), so a large
  * chunked update does not overflow it.
  *
@@ -42,7 +42,7 @@ export type LinkState = 'connecting' | 'open' | 'closed'
 
 /** One peer connection, its data channel and its sync session. */
 export class PeerLink {
-  readonly sync: PeerSync
+  private _sync: PeerSync | undefined
   private readonly pc: RTCPeerConnection
   private readonly dc: RTCDataChannel
   private _state: LinkState = 'connecting'
@@ -60,16 +60,6 @@ export class PeerLink {
     this.dc = this.pc.createDataChannel('aegis', { negotiated: true, id: 0, ordered: true })
     this.dc.binaryType = 'arraybuffer'
     this.dc.bufferedAmountLowThreshold = LOW_WATER_BYTES
-    this.sync = new PeerSync({
-      room: host.room,
-      doc: host.doc,
-      send: frame => this.send(frame),
-      maxFrameBytes: host.maxFrameBytes,
-      now: () => host.clock.now(),
-      logger: host.logger
-    })
-    this.sync.on('synced', () => host.synced(this))
-    this.sync.on('awareness', update => host.awareness(this, update))
     this.pc.onicecandidate = (e) => {
       if (this._state === 'closed') return
       host.signal(remote, { t: 'ice', s: session, c: e.candidate === null ? null : e.candidate.toJSON() })
@@ -80,7 +70,19 @@ export class PeerLink {
       this._state = 'open'
       this.wasOpen = true
       this.clearTimer()
-      this.sync.start()
+      // frames stay under what the other end accepts (Chromium 256 KiB, older browsers 64 KiB)
+      const limit = this.pc.sctp?.maxMessageSize
+      const sync = this._sync = new PeerSync({
+        room: host.room,
+        doc: host.doc,
+        send: frame => this.send(frame),
+        maxFrameBytes: typeof limit === 'number' && limit >= 1024 ? Math.min(host.maxFrameBytes, limit) : host.maxFrameBytes,
+        now: () => host.clock.now(),
+        logger: host.logger
+      })
+      sync.on('synced', () => host.synced(this))
+      sync.on('awareness', update => host.awareness(this, update))
+      sync.start()
       host.opened(this)
       this.flush()
     }
@@ -95,6 +97,15 @@ export class PeerLink {
   }
 
   get state (): LinkState { return this._state }
+
+  /** The sync session; only while the channel is open. */
+  get sync (): PeerSync {
+    if (this._sync === undefined || this._state !== 'open') throw new Error(`unexpected: the link to ${this.remote} is ${this._state}`)
+    return this._sync
+  }
+
+  /** Whether the peer answered our state vector on this link. */
+  get synced (): boolean { return this._state === 'open' && this._sync?.synced === true }
 
   /** Offerer: creates and sends the offer. */
   async offer (): Promise<void> {
@@ -148,7 +159,7 @@ export class PeerLink {
     this._state = 'closed'
     this.clearTimer()
     this.queue.length = 0
-    this.sync.destroy()
+    this._sync?.destroy()
     this.pc.onicecandidate = this.pc.onconnectionstatechange = null
     this.dc.onopen = this.dc.onclose = this.dc.onmessage = this.dc.onbufferedamountlow = this.dc.onerror = null
     try { this.dc.close() } catch {}

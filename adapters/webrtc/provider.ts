@@ -114,6 +114,8 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
     if (typeof PC !== 'function') {
       throw new InvalidArgumentError('this runtime has no RTCPeerConnection (workers and Node have none): pass one as options.RTCPeerConnection, or run the provider in a window')
     }
+    const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+    if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1024) throw new InvalidArgumentError(`maxFrameBytes must be an integer ≥ 1024, got ${maxFrameBytes}`)
     const maxPeers = options.maxPeers ?? 20
     if (!Number.isInteger(maxPeers) || maxPeers < 0) throw new InvalidArgumentError(`maxPeers must be an integer ≥ 0, got ${maxPeers}`)
     this.roomName = room
@@ -135,7 +137,7 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
       doc,
       clock: this.clock,
       logger: this.logger,
-      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+      maxFrameBytes,
       connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
       rtcConfig: { iceServers: options.iceServers ?? [] },
       RTCPeerConnection: PC,
@@ -222,7 +224,7 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
     const room = hub.conn.client.addRoom(this.roomName, this.doc, { token: this.token, sync: this._hubSync, peerId: this.peerId })
     hub.room = room
     room.on('synced', () => {
-      // (re)joined: tell the room we are here; the smaller id of each pair offers
+      // (re)joined: tell the room we are here; the peers that hear it offer
       void this.sendSignal('', { t: 'announce' })
       if (this._hubSync) this.sendAwarenessToHub(hub, [...this.awareness.getStates().keys()])
       this.updateSynced()
@@ -250,6 +252,7 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
   // ------------------------------------------------------------- signaling
 
   private sendSignal (to: string, s: PeerSignal): Promise<void> {
+    this.logger.debug('signal out', { room: this.roomName, peer: to, type: s.t })
     const plain = encodePeerSignal(s)
     this.outbox = this.outbox.then(async () => {
       if (this.destroyed) return
@@ -272,7 +275,7 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
       if (typeof opened === 'string') { this.unreadable(from, opened); return }
       const s = parsePeerSignal(opened)
       if (s === undefined) { this.unreadable(from, 'malformed'); return }
-      await this.handleSignal(from, s, to)
+      await this.handleSignal(from, s)
     }).catch((err: unknown) => this.logger.error('handling a signal failed', { from, error: String(err) }))
   }
 
@@ -289,23 +292,28 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
     this.logger.warn(message, { room: this.roomName, peer: from })
   }
 
-  private async handleSignal (from: string, s: PeerSignal, to: string): Promise<void> {
+  private async handleSignal (from: string, s: PeerSignal): Promise<void> {
+    this.logger.debug('signal in', { room: this.roomName, peer: from, type: s.t })
     const link = this.links.get(from)
     switch (s.t) {
       case 'announce': {
+        // a peer came (or came back): the one that hears the announcement offers
         if (link !== undefined && link.state !== 'closed') return
         this.knownPeer(from).attempts = 0
-        if (this.iOffer(from)) this.connect(from)
-        else if (to === '') void this.sendSignal(from, { t: 'announce' })
+        this.connect(from)
         return
       }
       case 'offer': {
-        if (this.iOffer(from)) return // it should not offer: the smaller id does
         if (link !== undefined && link.session === s.s) return // the same offer through another hub
+        if (link !== undefined && link.offerer && link.state === 'connecting' && this.wins(from)) {
+          // glare: both offered at once; the smaller id's offer stands, the other side answers it
+          this.logger.debug('ignored a colliding offer', { room: this.roomName, peer: from })
+          return
+        }
         if (link === undefined && this.atCap()) { this.full(from); return }
-        link?.close('the peer started a new connection')
         const fresh = new PeerLink(this.linkHost, from, s.s, false)
         this.links.set(from, fresh)
+        link?.close('the peer started a new connection')
         this.knownPeer(from)
         await fresh.answer(s.sdp)
         return
@@ -323,7 +331,8 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
     }
   }
 
-  private iOffer (peer: string): boolean { return this.peerId < peer }
+  /** Which offer stands when two collide (perfect negotiation with fixed roles): the smaller peer id's. */
+  private wins (peer: string): boolean { return this.peerId < peer }
 
   private atCap (): boolean {
     let n = 0
@@ -346,10 +355,11 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
   /** Offerer side: a new connection attempt to `peer`. */
   private connect (peer: string): void {
     if (this.destroyed) return
-    if (this.atCap()) { this.full(peer); return }
-    this.links.get(peer)?.close('replaced by a new attempt')
+    const old = this.links.get(peer)
+    if (old === undefined && this.atCap()) { this.full(peer); return }
     const link = new PeerLink(this.linkHost, peer, randomHex(8, this.random), true)
     this.links.set(peer, link)
+    old?.close('replaced by a new attempt')
     void link.offer()
   }
 
@@ -381,7 +391,11 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
     if (!this.links.has(link.remote)) this.scheduleReconnect(link.remote)
   }
 
-  /** Backoff, then re-offer (smaller id) or ask the peer to offer (larger id); gives up after `maxReconnectAttempts`. */
+  /**
+   * Backoff, then offer again (both sides do; if the offers collide, the
+   * smaller id's stands); an attempt that gets no answer times out and
+   * comes back here. Gives up after `maxReconnectAttempts`.
+   */
   private scheduleReconnect (peer: string): void {
     const k = this.knownPeer(peer)
     if (k.retry !== undefined || k.unreached) return
@@ -394,10 +408,7 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
     k.retry = this.clock.setTimeout(() => {
       k.retry = undefined
       if (this.destroyed || this.links.has(peer)) return
-      if (this.iOffer(peer)) this.connect(peer)
-      else void this.sendSignal(peer, { t: 'announce' })
-      // without an answer (the hub or the peer is gone), the attempt times out and comes back here
-      if (!this.iOffer(peer)) this.clock.setTimeout(() => { if (!this.destroyed && !this.links.has(peer)) this.scheduleReconnect(peer) }, this.linkHost.connectTimeoutMs)
+      this.connect(peer)
     }, delay)
   }
 
@@ -406,7 +417,7 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
     const open = [...this.links.values()].filter(l => l.state === 'open')
     const hubRooms = this._hubSync ? this.hubs.filter(h => h.room !== undefined) : []
     const synced = (open.length > 0 || hubRooms.some(h => h.room!.synced)) &&
-      open.every(l => l.sync.synced) &&
+      open.every(l => l.synced) &&
       (hubRooms.length === 0 || hubRooms.some(h => h.room!.synced))
     if (synced === this._synced) return
     this._synced = synced

@@ -1,7 +1,7 @@
 /**
  * What WebRTC peers tell each other through the hub (JSON inside the
- * sealed payload): `announce` (I am in the room; the smaller peer id
- * offers), `offer`/`answer` (SDP) and `ice` (a trickled candidate, `null`
+ * sealed payload): `announce` (I am in the room: whoever hears it
+ * offers; when two offers collide, the smaller peer id's stands), `offer`/`answer` (SDP) and `ice` (a trickled candidate, `null`
  * at the end) of one connection attempt `s`, and `full` (my `maxPeers` are
  * taken: we sync through the hub).
  *

@@ -195,6 +195,26 @@ describe('WebRTCProvider (Node, stand-in RTCPeerConnection, real hub)', () => {
     await converged([a, b], j => (j.m as { after?: string } | undefined)?.after === 'the redial')
   })
 
+  it('colliding offers resolve: the smaller id\'s offer stands, the other side answers it', async () => {
+    const logs: Array<[string, string]> = []
+    const logger = (who: string) => ({ ...silentLogger, debug: (msg: string) => { logs.push([who, msg]) } })
+    const a = open('glare', 'a', { logger: logger('a') })
+    const b = open('glare', 'b', { logger: logger('b') })
+    await expect.poll(() => [a.peers.length, b.peers.length], { timeout: 10_000, interval: 20 }).toEqual([1, 1])
+    // both redial at the same moment: the two offers cross in the hub (joining at once may have collided already)
+    logs.length = 0
+    const redial = (p: WebRTCProvider, to: string): void => { (p as unknown as { connect: (peer: string) => void }).connect(to) }
+    redial(a, b.peerId)
+    redial(b, a.peerId)
+    await expect.poll(() => [a.peers, b.peers], { timeout: 10_000, interval: 20 }).toEqual([[b.peerId], [a.peerId]])
+    const [small, large] = a.peerId < b.peerId ? ['a', 'b'] : ['b', 'a']
+    expect(logs.filter(([, m]) => m === 'ignored a colliding offer').map(([who]) => who)).toEqual([small])
+    expect(logs.some(([who, m]) => who === large && m === 'ignored a colliding offer')).toBe(false)
+    a.doc.map('m').set('x', 1)
+    b.doc.map('m').set('y', 2)
+    await converged([a, b], j => Object.keys((j.m ?? {}) as object).length === 2)
+  })
+
   it('destroy closes the channels and takes the presence away', async () => {
     const [a, b] = [open('bye', 'a'), open('bye', 'b')]
     await expect.poll(() => a.awareness.getStates().size, { timeout: 10_000, interval: 20 }).toBe(2)
