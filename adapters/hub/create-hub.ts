@@ -75,14 +75,14 @@ export interface HubMetrics {
   framesOut: number
   uptimeMs: number
   /** The Raft member, when the hub runs one. */
-  raft?: { id: string, role: string, leader: string | null, term: number, commit: number, applied: number }
+  raft?: { id: string, role: string, leader: string | null, term: number, commit: number, applied: number, snapshotIndex: number, voters: string[] }
 }
 
 interface OpenRoom { room: HubRoom, storage: RoomStorage, idle?: ReturnType<typeof setTimeout> }
 
 const raftStatus = (m: HubRaftMember): NonNullable<HubMetrics['raft']> => {
   const s = m.node.status()
-  return { id: s.id, role: s.role, leader: s.leaderId ?? null, term: s.term, commit: s.commit, applied: s.applied }
+  return { id: s.id, role: s.role, leader: s.leaderId ?? null, term: s.term, commit: s.commit, applied: s.applied, snapshotIndex: s.snapshotIndex, voters: s.conf.voters }
 }
 
 /** Starts a hub; resolves once it listens. */
