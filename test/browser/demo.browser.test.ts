@@ -10,17 +10,21 @@
  *   up), both edit, the proxy comes back and both boards match;
  * - with the hub stopped, the app opens from its service worker and shows
  *   the board from IndexedDB, and two tabs sync through the SharedWorker;
+ * - Chromium finds it installable (manifest, icons, service worker);
  * - with the hub stopped, two users on WebRTC keep syncing;
+ * - two users race to reserve one board name through the hub's Raft KV:
+ *   exactly one wins, the other is told which board holds it;
  * - `node scripts/start.mjs --port 0 --data <tmp>` builds nothing (fresh),
  *   prints the URL, serves a working board, and exits 0 on SIGINT.
  *
  * Screenshots of each step go to test-results/demo/; with
- * AEGIS_UPDATE_SCREENSHOT=1 the two-user one is also copied to
- * demo/screenshot.png (the README's). Tests only talk to 127.0.0.1.
+ * AEGIS_UPDATE_SCREENSHOT=1 the two users side by side
+ * (01-two-users.png) are also copied to demo/screenshot.png (the README's).
+ * Tests only talk to 127.0.0.1.
  * `AEGIS_SKIP_BROWSER=1` skips it.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { copyFile, mkdir, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { createServer, type Server, type Socket } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -30,7 +34,8 @@ import { silentLogger } from 'aegis-replication'
 import { createHub, type Hub } from 'aegis-replication/hub'
 import { ensureBuilt, root } from '../../demo/build.mjs'
 import { demoHandler } from '../../demo/serve.mjs'
-import { launchChromium, WEBRTC_LOOPBACK_ARGS } from './harness.js'
+import { chromium } from 'playwright-core'
+import { CHROMIUM, CHROMIUM_ARGS, launchChromium, WEBRTC_LOOPBACK_ARGS } from './harness.js'
 
 const SHOTS = join(root, 'test-results/demo')
 
@@ -117,10 +122,13 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
   let child: ChildProcess | undefined
 
   const startHub = async (): Promise<void> => {
-    hub = await createHub({
+    const options: Parameters<typeof createHub>[0] & { id?: string } = {
       port: hubPort, host: '127.0.0.1', dataDir, logger: silentLogger, idleMs: 60_000,
+      // a Raft group of one: the KV behind "reserve a unique board name" (as npm start runs it)
+      id: 'n1',
       http: demoHandler(join(root, 'demo/dist'))
-    })
+    }
+    hub = await createHub(options)
     hubPort = hub.port
     origin = `http://127.0.0.1:${hub.port}`
   }
@@ -150,6 +158,22 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
     const file = join(SHOTS, `${name}.png`)
     await p.screenshot({ path: file, fullPage: true })
     return file
+  }
+
+  /** Puts screenshots side by side, with captions, into `test-results/demo/<name>.png`. */
+  const sideBySide = async (shots: Array<[caption: string, file: string]>, name: string): Promise<string> => {
+    const p = await contexts.alice.newPage()
+    try {
+      const figures = await Promise.all(shots.map(async ([caption, file]) =>
+        `<figure><figcaption>${caption}</figcaption><img src="data:image/png;base64,${(await readFile(file)).toString('base64')}"></figure>`))
+      await p.setViewportSize({ width: shots.length * 920 + 20, height: 600 })
+      await p.setContent(`<style>body{margin:0;padding:16px 10px;display:flex;gap:20px;background:#dfe4ec;font:600 15px system-ui,sans-serif;color:#333}
+        figure{margin:0}figcaption{margin:0 0 8px 4px}img{display:block;width:900px;border:1px solid #b8c0cc;border-radius:10px}</style>${figures.join('')}`)
+      await p.evaluate(async () => { await Promise.all(Array.from(document.images, img => img.decode())) })
+      return await shot(p, name)
+    } finally {
+      await p.close()
+    }
   }
 
   /** The row of the task titled `title` (as the page shows it). */
@@ -266,9 +290,11 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
     await (await task(pages.bob, 'Book the venue')).locator('.title').focus()
     await expect.poll(async () => (await seen(pages.alice)).tasks.map(t => t.editing), { timeout: 10_000 })
       .toEqual([[], ['Bob is editing'], []])
-    await shot(pages.alice, '01-two-users-alice')
-    await shot(pages.bob, '01-two-users-bob')
-    if (process.env.AEGIS_UPDATE_SCREENSHOT === '1') await copyFile(join(SHOTS, '01-two-users-alice.png'), join(root, 'demo/screenshot.png'))
+    const both = await sideBySide([
+      ['Alice: sees Bob, and which task he is editing', await shot(pages.alice, '01-two-users-alice')],
+      ['Bob: the same board, in another browser context', await shot(pages.bob, '01-two-users-bob')]
+    ], '01-two-users')
+    if (process.env.AEGIS_UPDATE_SCREENSHOT === '1') await copyFile(both, join(root, 'demo/screenshot.png'))
     await pages.bob.locator('#new-task').focus()
     await expect.poll(async () => (await seen(pages.alice)).tasks.flatMap(t => t.editing), { timeout: 10_000 }).toEqual([])
   })
@@ -348,6 +374,28 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
     expect(back.tasks.map(t => t.title)).toEqual(expect.arrayContaining(['Written with the hub down', 'From the second tab']))
   })
 
+  it('is an installable PWA: Chromium reports no installability errors', async () => {
+    // a profile of its own: Chromium does not install apps from incognito-like contexts
+    const profile = await mkdtemp(join(tmpdir(), 'aegis-demo-profile-'))
+    const context = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 })
+    try {
+      await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
+      const p = context.pages()[0] ?? await context.newPage()
+      p.on('pageerror', e => pageErrors.push(e.message))
+      await p.goto(`${origin}/?webrtc=0`)
+      await p.waitForFunction(() => document.documentElement.dataset.offlineReady === 'true', undefined, { timeout: 15_000 })
+      const cdp = await context.newCDPSession(p)
+      const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors')
+      expect(installabilityErrors).toEqual([])
+      const manifest = await cdp.send('Page.getAppManifest')
+      expect(manifest.errors).toEqual([])
+      expect(JSON.parse(manifest.data ?? '{}')).toMatchObject({ name: 'Aegis board', display: 'standalone', start_url: './' })
+    } finally {
+      await context.close()
+      await rm(profile, { recursive: true, force: true })
+    }
+  })
+
   it('peer to peer: with the hub stopped, two users keep syncing over WebRTC', async () => {
     // page mode: each page runs its own WebRTCProvider next to its WebSocket provider, and shows its direct peers
     const url = `${origin}/?board=p2p&via=page`
@@ -374,6 +422,34 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
     await b.close()
   })
 
+  it('reserving a board name: two users race for one name, exactly one wins and the other sees why', async (ctx) => {
+    if ((hub!.metrics() as { raft?: unknown }).raft === undefined) ctx.skip('this hub runs no Raft group (no KV)')
+    const a = await open(contexts.alice, `${origin}/?board=race-a&webrtc=0`)
+    const b = await open(contexts.bob, `${origin}/?board=race-b&webrtc=0`)
+    for (const p of [a, b]) {
+      await expect.poll(async () => (await seen(p)).link, { timeout: 15_000 }).toBe('online')
+      await expect.poll(() => p.locator('#reserve-button').isEnabled(), { timeout: 10_000 }).toBe(true)
+      await p.locator('#reserve-name').fill('Launch Party')
+    }
+    // both click at once; the hub's Raft log orders the two compare-and-sets
+    await Promise.all([a.locator('#reserve-button').click(), b.locator('#reserve-button').click()])
+    const outcome = async (p: Page): Promise<string | undefined> => await p.locator('#reserve-result').getAttribute('data-outcome') ?? undefined
+    await expect.poll(async () => [await outcome(a), await outcome(b)].sort(), { timeout: 20_000 }).toEqual(['lost', 'won'])
+    const [winner, loser, winnerBoard] = await outcome(a) === 'won' ? [a, b, 'race-a'] : [b, a, 'race-b']
+    expect(await winner.locator('#reserve-result').textContent()).toBe('“launch-party” is yours.')
+    expect(await loser.locator('#reserve-result').textContent()).toContain(`“launch-party” is taken by board ${winnerBoard}`)
+    // the winner's board shows its name to everyone on it (a register in the doc)
+    await expect.poll(() => winner.locator('#reserved').textContent(), { timeout: 10_000 }).toBe('Reserved name: launch-party')
+    expect(await loser.locator('#reserved').isHidden()).toBe(true)
+    await shot(winner, '06-reservation-won')
+    await shot(loser, '06-reservation-lost')
+    // the holder may claim it again; the other still may not
+    await winner.locator('#reserve-button').click()
+    await expect.poll(() => winner.locator('#reserve-result').textContent(), { timeout: 10_000 }).toBe('“launch-party” is yours.')
+    await a.close()
+    await b.close()
+  })
+
   it('npm start: builds nothing when fresh, prints the URL, serves the board, stops cleanly on SIGINT', async () => {
     const data = join(dir!, 'start-data')
     const c = child = spawn(process.execPath, ['scripts/start.mjs', '--port', '0', '--data', data], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -394,7 +470,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
       await expect.poll(async () => (await seen(p)).link, { timeout: 10_000 }).toBe('online')
       await addTask(p, 'Served by npm start')
       await expect.poll(async () => (await seen(p)).pending, { timeout: 10_000 }).toBe(0)
-      await shot(p, '06-npm-start')
+      await shot(p, '07-npm-start')
       const types = await p.evaluate(async () => Promise.all(['/', '/app.js', '/app.css', '/sw.js', '/manifest.webmanifest', '/icon.svg'].map(async path =>
         [path, (await fetch(path, { cache: 'no-store' })).headers.get('content-type')])))
       expect(Object.fromEntries(types)).toEqual({
