@@ -2,6 +2,7 @@
 // `npm start [-- --port N --data DIR]`: builds what is stale (the package and
 // the demo app), starts a hub on 127.0.0.1 with its rooms in DIR, serves the
 // demo on the same port, and prints the URL. Ctrl-C stops the hub cleanly.
+import { createServer } from 'node:net'
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -69,6 +70,17 @@ try {
 } catch (err) {
   fail(`the build failed:\n${err.stack ?? err.message ?? err}`)
 }
+
+// a taken port is the usual first-run problem: say so plainly (the hub's own
+// listen error surfaces as an unhandled 'error' event of its WebSocketServer)
+const listenError = (p, h) => new Promise(resolve => {
+  const probe = createServer()
+  probe.once('error', err => resolve(err))
+  probe.listen(p, h, () => probe.close(() => resolve(undefined)))
+})
+const taken = port === 0 ? undefined : await listenError(port, host)
+if (taken?.code === 'EADDRINUSE') fail(`port ${port} on ${host} is taken (another npm start?): try npm start -- --port ${port + 1}`)
+if (taken !== undefined) fail(`cannot listen on ${host}:${port}: ${taken.message}`)
 
 const { createHub } = await import(pathToFileURL(resolve(root, 'dist/hub.js')).href)
 say(`• starting the hub (rooms in ${dataDir})`)
