@@ -49,6 +49,13 @@ export const MAX_TOKEN_BYTES = 4096
 /** Signaling peer ids are at most this many UTF-8 bytes. */
 export const MAX_PEER_ID_BYTES = 64
 
+/**
+ * Signal payloads are at most this many bytes: an offer or answer (SDP,
+ * sealed) is a few KiB; the bound keeps a hub from relaying bulk data to a
+ * whole room.
+ */
+export const MAX_SIGNAL_PAYLOAD_BYTES = 64 * 1024
+
 /** Message type tags on the wire. */
 export const MessageType = {
   Join: 0,
@@ -296,7 +303,9 @@ export const decodeMessage = (frame: Uint8Array): SyncMessage => decodeWith('syn
       const from = readLimitedString(d, 'signal sender', MAX_PEER_ID_BYTES)
       if (from.length === 0) throw new DecodeError('a signal needs a sender peer id')
       const to = readLimitedString(d, 'signal target', MAX_PEER_ID_BYTES)
-      return { type, room, from, to, payload: readBytes(d, 'signal payload') }
+      const payload = readBytes(d, 'signal payload')
+      if (payload.length > MAX_SIGNAL_PAYLOAD_BYTES) throw new DecodeError(`a signal payload of ${payload.length} bytes is larger than ${MAX_SIGNAL_PAYLOAD_BYTES}`)
+      return { type, room, from, to, payload }
     }
     case MessageType.SignalJoin:
       return { type, room, token: readLimitedString(d, 'token', MAX_TOKEN_BYTES) }

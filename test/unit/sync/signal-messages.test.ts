@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import fc from 'fast-check'
 import { decodeMessage, encodeMessage, MessageType, PROTOCOL_VERSION, type SyncMessage } from '../../../src/sync/index.js'
-import { MAX_PEER_ID_BYTES } from '../../../src/sync/messages.js'
+import { MAX_PEER_ID_BYTES, MAX_SIGNAL_PAYLOAD_BYTES } from '../../../src/sync/messages.js'
 import { DecodeError } from '../../../src/errors.js'
 
 const bytes = (...b: number[]): Uint8Array => new Uint8Array(b)
@@ -33,12 +33,15 @@ describe('signal messages', () => {
       }), { numRuns: 500 })
   })
 
-  it('refuse an empty sender, over-long peer ids and trailing bytes', () => {
+  it('refuse an empty sender, over-long peer ids, over-large payloads and trailing bytes', () => {
     expect(() => decodeMessage(encodeMessage({ type: MessageType.Signal, room: 'r', from: '', to: 'b', payload: bytes() }))).toThrow(/needs a sender/)
     const long = 'x'.repeat(MAX_PEER_ID_BYTES + 1)
     expect(() => decodeMessage(encodeMessage({ type: MessageType.Signal, room: 'r', from: long, to: '', payload: bytes() }))).toThrow(/longer than 64 bytes/)
     expect(() => decodeMessage(encodeMessage({ type: MessageType.Signal, room: 'r', from: 'a', to: long, payload: bytes() }))).toThrow(DecodeError)
     expect(() => decodeMessage(new Uint8Array([...encodeMessage(samples[2]), 0]))).toThrow(/trailing/)
+    const big = { type: MessageType.Signal, room: 'r', from: 'a', to: '', payload: new Uint8Array(MAX_SIGNAL_PAYLOAD_BYTES) } as const
+    expect(decodeMessage(encodeMessage(big))).toEqual(big)
+    expect(() => decodeMessage(encodeMessage({ ...big, payload: new Uint8Array(MAX_SIGNAL_PAYLOAD_BYTES + 1) }))).toThrow(/larger than 65536/)
   })
 
   it('decode random, mutated and truncated signal frames to a message or a DecodeError, nothing else', () => {

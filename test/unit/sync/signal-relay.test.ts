@@ -178,6 +178,26 @@ describe('signaling through the hub', () => {
     expect(a2.heard).toEqual([{ from: 'b', to: '', payload: [5] }])
   })
 
+  it('an over-large signal closes the sender\'s connection; the room keeps working', async () => {
+    const { connect } = setup()
+    const cb = connect()
+    const b = signaling(cb.client, 'r', 'b')
+    const cm = connect()
+    const m = signaling(cm.client, 'r', 'm')
+    await settle()
+    b.room.sendSignal('', bytes(0))
+    cm.conn.receive(encodeMessage({ type: MessageType.Signal, room: 'r', from: 'm', to: 'b', payload: new Uint8Array(64 * 1024 + 1) }))
+    await settle()
+    expect(errorsOf(cm.received)).toMatchObject([{ room: '', code: ErrorCode.TooLarge }])
+    expect(m.room.status).toBe('offline')
+    expect(b.heard).toEqual([])
+    const c = signaling(connect().client, 'r', 'c')
+    await settle()
+    c.room.sendSignal('b', bytes(1))
+    await settle()
+    expect(b.heard).toEqual([{ from: 'c', to: 'b', payload: [1] }])
+  })
+
   it('a signal-only room never sends or applies doc updates', async () => {
     const { connect } = setup()
     const c1 = connect()
