@@ -23,9 +23,9 @@
 import { Doc } from 'aegis-replication'
 import { IndexedDBPersistence, readReplicaId } from 'aegis-replication/indexeddb'
 import type { Awareness } from 'aegis-replication/sync'
-import { WebRTCProvider } from 'aegis-replication/webrtc'
+import { WebRTCProvider, type WebRTCProviderOptions } from 'aegis-replication/webrtc'
 import { WebSocketProvider } from 'aegis-replication/websocket'
-import { connectWorkerDoc } from 'aegis-replication/worker'
+import { connectWorkerDoc, type WebRTCModule } from 'aegis-replication/worker'
 import { databaseName, roomName } from './connect-names.js'
 
 /** The state of the link to the hub. */
@@ -55,9 +55,8 @@ export interface BoardConnection {
   /** How the page reaches the doc. */
   readonly via: Via
   /**
-   * Peers this page syncs with directly over WebRTC; undefined where that
-   * is not known here (in `'worker'` mode the elected tab's provider is
-   * inside the worker adapter's bridge).
+   * Peers this page syncs with directly over WebRTC; undefined where this
+   * page runs no WebRTC (in `'worker'` mode, the tabs that do not lead).
    */
   readonly peers: number | undefined
   /** Why local storage is not used, if it is not. */
@@ -155,26 +154,49 @@ const throughWorker = async (board: string, options: ConnectOptions): Promise<Bo
   const backoff = { minBackoffMs: options.minBackoffMs ?? 250, maxBackoffMs: options.maxBackoffMs ?? 5000 }
   const kv = kvOnOwnSocket(options.hubUrl, backoff)
   const worker = new URL(`sync-worker.js?hub=${encodeURIComponent(options.hubUrl)}`, document.baseURI)
+  const listeners = new Set<() => void>()
+  const notify = (): void => { for (const f of listeners) f() }
+  // the bridge runs the WebRTC provider while this tab leads; this subclass
+  // only lets the page see the provider's direct peers
+  let rtcPeers: number | undefined
+  class ObservedWebRTCProvider extends WebRTCProvider {
+    constructor (room: string, doc: Doc, opts: WebRTCProviderOptions) {
+      super(room, doc, opts)
+      rtcPeers = 0
+      this.on('peers', ({ connected }) => { rtcPeers = connected.length; notify() })
+    }
+
+    override destroy (): void {
+      rtcPeers = undefined
+      notify()
+      super.destroy()
+    }
+  }
   const shared = connectWorkerDoc(worker, roomName(board), {
     mode: 'shared-worker',
     name: 'aegis-demo',
-    webrtc: options.webrtc === false ? undefined : { signaling: [options.hubUrl], providerOptions: { maxPeers: 8, ...backoff } }
+    webrtc: options.webrtc === false
+      ? undefined
+      : {
+          signaling: [options.hubUrl],
+          providerOptions: { maxPeers: 8, ...backoff },
+          load: async () => ({ WebRTCProvider: ObservedWebRTCProvider as WebRTCModule['WebRTCProvider'] })
+        }
   })
   // what the worker holds (IndexedDB's copy included) arrives first; a slow worker does not hold up the page
   await Promise.race([shared.whenSynced, new Promise(resolve => setTimeout(resolve, WORKER_WAIT_MS))])
   let link = { status: 'connecting' as LinkStatus, synced: false, pending: 0 }
-  const listeners = new Set<() => void>()
   const poll = (): void => {
     shared.status().then(s => {
       const next = { status: s.status, synced: s.synced && shared.synced, pending: s.pending }
       if (next.status === link.status && next.synced === link.synced && next.pending === link.pending) return
       link = next
-      for (const f of listeners) f()
+      notify()
     }, () => {})
   }
   poll()
   const timer = setInterval(poll, STATUS_EVERY_MS)
-  const leader = (): void => { for (const f of listeners) f() }
+  const leader = notify
   shared.on('leader', leader)
   return {
     doc: shared.doc,
@@ -186,7 +208,7 @@ const throughWorker = async (board: string, options: ConnectOptions): Promise<Bo
       return ['SharedWorker (IndexedDB + WebSocket)', ...options.webrtc === false ? [] : [shared.isWebRTCLeader ? 'WebRTC (this tab)' : 'WebRTC (another tab)']]
     },
     via: 'worker',
-    peers: undefined,
+    get peers () { return rtcPeers },
     storageProblem: undefined,
     kv,
     onChange (f) {

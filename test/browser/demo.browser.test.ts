@@ -396,9 +396,10 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
     }
   })
 
-  it('peer to peer: with the hub stopped, two users keep syncing over WebRTC', async () => {
-    // page mode: each page runs its own WebRTCProvider next to its WebSocket provider, and shows its direct peers
-    const url = `${origin}/?board=p2p&via=page`
+  // page mode: each page runs its own WebRTCProvider next to its WebSocket provider;
+  // worker mode: the tab elected with Web Locks runs it, bridged to the SharedWorker's doc
+  it.each(['page', 'worker'])('peer to peer (%s mode): with the hub stopped, two users keep syncing over WebRTC', async (via) => {
+    const url = `${origin}/?board=p2p-${via}&via=${via}`
     const a = await open(contexts.alice, url)
     const b = await open(contexts.bob, url)
     for (const p of [a, b]) {
@@ -414,7 +415,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
       await expect.poll(async () => (await seen(a)).tasks.map(t => [t.title, t.votes]), { timeout: 15_000 })
         .toEqual([['Sent peer to peer', 1], ['Sent back the same way', 0]])
       await expect.poll(async () => boardOf(await seen(b)), { timeout: 15_000 }).toEqual(boardOf(await seen(a)))
-      await shot(a, '05-peer-to-peer-hub-down')
+      await shot(a, `05-peer-to-peer-${via}-hub-down`)
     } finally {
       await startHub()
     }
