@@ -35,6 +35,11 @@ const randomHex = (bytes: number, random: Random): string => {
   return Array.from(b, x => x.toString(16).padStart(2, '0')).join('')
 }
 
+interface PageEvents {
+  addEventListener?: (type: string, listener: () => void) => void
+  removeEventListener?: (type: string, listener: () => void) => void
+}
+
 /** The room on one hub, as a member of that hub's shared connection. */
 class SignalingHub implements ConnectionMember {
   room: ClientRoom | undefined = undefined
@@ -162,6 +167,7 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
     this.hubs = [...new Set(urls)].map(url => new SignalingHub(url, room, this, WebSocket, settings))
     this.awareness.on('update', this.onAwarenessUpdate)
     doc.on('destroy', this.onDocDestroy)
+    ;(globalThis as PageEvents).addEventListener?.('pagehide', this.onPageHide)
     for (const hub of this.hubs) this.joinHub(hub)
     this.scheduleTick()
     this.scheduleAwarenessCheck()
@@ -186,13 +192,11 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer)
     if (this.awarenessTimer !== undefined) this.clock.clearTimeout(this.awarenessTimer)
     for (const k of this.known.values()) if (k.retry !== undefined) this.clock.clearTimeout(k.retry)
+    ;(globalThis as PageEvents).removeEventListener?.('pagehide', this.onPageHide)
     this.awareness.off('update', this.onAwarenessUpdate)
     // peers see this client go at once rather than at their timeout
-    const id = this.awareness.clientID
-    removeAwarenessStates(this.awareness, [id], this)
-    const bye = encodeAwarenessUpdate(this.awareness, [id])
-    for (const link of this.links.values()) if (link.state === 'open') link.sync.sendAwareness(bye)
-    for (const hub of this.hubs) if (hub.room?.synced === true) hub.room.sendAwareness(bye)
+    removeAwarenessStates(this.awareness, [this.awareness.clientID], this)
+    this.sendBye()
     for (const link of [...this.links.values()]) link.close('the provider was destroyed')
     for (const hub of this.hubs) {
       if (hub.room !== undefined) hub.conn.client.removeRoom(this.roomName)
@@ -482,4 +486,15 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
   }
 
   private readonly onDocDestroy = (): void => { this.destroy() }
+
+  /** Tells every peer (and the hub, when syncing through it) that this client's presence is gone. */
+  private sendBye (): void {
+    const id = this.awareness.clientID
+    const bye = encodeAwarenessUpdate(this.awareness, [id], new Map())
+    for (const link of this.links.values()) if (link.state === 'open') link.sync.sendAwareness(bye)
+    if (this._hubSync) for (const hub of this.hubs) if (hub.room?.synced === true) hub.room.sendAwareness(bye)
+  }
+
+  /** The page is going away: peers drop this client's presence now rather than at their timeout. */
+  private readonly onPageHide = (): void => { this.sendBye() }
 }
