@@ -23,7 +23,8 @@ const SUITES = {
   sync: ['(g)–(h) sync through a hub', './sync.bench.mjs'],
   idb: ['(i) IndexedDB load in Chromium', './idb.bench.mjs'],
   webrtc: ['(j) WebRTC between browser peers vs y-webrtc', './webrtc.bench.mjs'],
-  crosstab: ['(k) cross-tab latency over BroadcastChannel in Chromium', './crosstab.bench.mjs']
+  crosstab: ['(k) cross-tab latency over BroadcastChannel in Chromium', './crosstab.bench.mjs'],
+  raft: ['(l) Raft: commits, reads, failover', './raft.bench.mjs']
 }
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))
 for (const w of wanted) {

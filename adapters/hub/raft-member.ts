@@ -39,6 +39,12 @@ export interface HubRaftOptions {
   raft?: Pick<RaftConfig, 'electionTimeout' | 'heartbeatInterval' | 'snapshotThreshold' | 'requestTimeout'>
   /** How long a follower waits for the leader's answer to a forwarded request. @default 5000 */
   forwardTimeoutMs?: number
+  /**
+   * While there is no leader (an election after a crash), the hub keeps
+   * retrying a request itself for this long before it answers `Retry`.
+   * @default 3000
+   */
+  retryWindowMs?: number
   /** @default silentLogger */
   logger?: Logger
 }
@@ -76,7 +82,7 @@ const tag = (channel: number, frame: Uint8Array): Uint8Array => {
   return out
 }
 
-interface Forwarded { resolve: (a: KvAnswer) => void, timer: ReturnType<typeof setTimeout> }
+interface Forwarded { to: string, resolve: (a: KvAnswer) => void, timer: ReturnType<typeof setTimeout> }
 
 /** Whether a KV command only reads (get, range); throws DecodeError for bad bytes. */
 const isRead = (command: Uint8Array): boolean => {
@@ -98,6 +104,15 @@ export class HubRaftMember {
     private readonly logger: Logger
   ) {
     transport.on('message', (from, frame) => { this.onPeerFrame(from, frame) })
+    // a leader that went away will not answer: retry at once instead of waiting out the timeout
+    transport.on('peer-left', (peer) => {
+      for (const [id, f] of this.forwarded) {
+        if (f.to !== peer) continue
+        this.forwarded.delete(id)
+        clearTimeout(f.timer)
+        f.resolve({ status: KvStatus.Retry, reason: `lost the connection to the leader (${peer})` })
+      }
+    })
   }
 
   /** Opens the log, starts the node and dials the peers. */
@@ -126,7 +141,13 @@ export class HubRaftMember {
       return { status: KvStatus.Failed, reason: `malformed KV command: ${err instanceof Error ? err.message : String(err)}` }
     }
     if (!read && req.access !== 'write') return { status: KvStatus.Failed, reason: 'this token may only read the KV' }
-    return await this.run(read, req.command, req.session, req.seq, true)
+    // through an election the answer would be Retry: keep trying here, where a new leader shows first
+    const deadline = Date.now() + (this.options.retryWindowMs ?? 3000)
+    for (;;) {
+      const a = await this.run(read, req.command, req.session, req.seq, true)
+      if (a.status !== KvStatus.Retry || this.closed || Date.now() >= deadline) return a
+      await new Promise(resolve => setTimeout(resolve, 20))
+    }
   }
 
   /** Stops the node and the peer sockets; pending forwards answer `Retry`. */
@@ -159,6 +180,7 @@ export class HubRaftMember {
   }
 
   private async forward (leader: string, read: boolean, command: Uint8Array, session: string, seq: number): Promise<KvAnswer> {
+    if (!this.transport.peers().includes(leader as PeerId)) return { status: KvStatus.Retry, reason: `the leader (${leader}) is not reachable from this hub` }
     const id = this.nextForward++
     const e = encoding.createEncoder()
     encoding.writeUint8(e, Channel.Forward)
@@ -172,7 +194,7 @@ export class HubRaftMember {
         this.forwarded.delete(id)
         resolve({ status: KvStatus.Retry, reason: `the leader (${leader}) did not answer in time` })
       }, this.options.forwardTimeoutMs ?? 5000)
-      this.forwarded.set(id, { resolve, timer })
+      this.forwarded.set(id, { to: leader, resolve, timer })
       this.transport.send(leader as PeerId, encoding.toUint8Array(e))
     })
   }
