@@ -53,6 +53,16 @@ describe('README examples', () => {
     expect(config.raft.electionTimeoutMax).toBe(300)
   })
 
+  it('strong-consistency example: of two racing claims exactly one wins', async () => {
+    const { claim } = await import('../../examples/strong-consistency.js')
+    expect(claim).toEqual({ winners: 1, owner: true })
+  })
+
+  it('cross-tab example: a later tab catches up over BroadcastChannel', async () => {
+    const { seen } = await import('../../examples/cross-tab.js')
+    expect(seen).toEqual({ tasks: { t1: { title: 'Drafted offline in tab 1' } } })
+  })
+
   it('hashing example runs', async () => {
     const { owner, replicas } = await import('../../examples/hashing.js')
     expect(typeof owner).toBe('string')
