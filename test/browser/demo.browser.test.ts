@@ -122,13 +122,12 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
   let child: ChildProcess | undefined
 
   const startHub = async (): Promise<void> => {
-    const options: Parameters<typeof createHub>[0] & { id?: string } = {
+    hub = await createHub({
       port: hubPort, host: '127.0.0.1', dataDir, logger: silentLogger, idleMs: 60_000,
       // a Raft group of one: the KV behind "reserve a unique board name" (as npm start runs it)
       id: 'n1',
       http: demoHandler(join(root, 'demo/dist'))
-    }
-    hub = await createHub(options)
+    })
     hubPort = hub.port
     origin = `http://127.0.0.1:${hub.port}`
   }
@@ -423,8 +422,9 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
     await b.close()
   })
 
-  it('reserving a board name: two users race for one name, exactly one wins and the other sees why', async (ctx) => {
-    if ((hub!.metrics() as { raft?: unknown }).raft === undefined) ctx.skip('this hub runs no Raft group (no KV)')
+  it('reserving a board name: two users race for one name, exactly one wins and the other sees why', async () => {
+    // the hub runs a Raft group of one: it leads once its election timeout has passed
+    await expect.poll(() => hub!.metrics().raft?.role, { timeout: 10_000 }).toBe('leader')
     const a = await open(contexts.alice, `${origin}/?board=race-a&webrtc=0`)
     const b = await open(contexts.bob, `${origin}/?board=race-b&webrtc=0`)
     for (const p of [a, b]) {
