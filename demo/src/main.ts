@@ -30,9 +30,14 @@ const via = ((): 'auto' | 'worker' | 'page' => {
   return v === 'worker' || v === 'page' ? v : 'auto'
 })()
 const webrtc = params.get('webrtc') !== '0'
+/**
+ * The hub: the one that served the page, or `?hub=ws://host:port` on the
+ * same host (another port: a second hub, or a proxy in the tests), so a
+ * link cannot send a board to someone else's server.
+ */
 const hubUrl = ((): string => {
   const hub = params.get('hub')
-  if (hub !== null && /^wss?:\/\/[^/]+\/?$/.test(hub)) return hub
+  if (hub !== null && /^wss?:\/\/[^/?#]+\/?$/.test(hub) && new URL(hub).hostname === location.hostname) return hub
   return `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}`
 })()
 
