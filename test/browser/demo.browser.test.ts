@@ -217,6 +217,8 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
   }
 
   beforeAll(async () => {
+    // this run's screenshots only
+    await rm(SHOTS, { recursive: true, force: true })
     await mkdir(SHOTS, { recursive: true })
     // what `npm start` builds: the package (dist/) and the demo (demo/dist/), when stale
     await ensureBuilt({ out: { write: () => true } as unknown as NodeJS.WritableStream })
