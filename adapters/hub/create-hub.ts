@@ -185,6 +185,8 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
 
   // ws refuses frames over maxPayload itself (close 1009) before we see them
   const wss = new WebSocketServer({ server: http, maxPayload: maxFrameBytes + 64 })
+  // ws re-emits the HTTP server's errors (a taken port): listen() below rejects with them
+  wss.on('error', (err) => { logger.debug('websocket server error', { error: err.message }) })
   let nextId = 0
   function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
     const conn = conns.get(this)

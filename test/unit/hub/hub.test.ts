@@ -219,6 +219,12 @@ describe('hub process (aegis-hub CLI)', () => {
     return { child, url }
   }
 
+  it('createHub on a port that is taken rejects with EADDRINUSE and the process keeps running', async () => {
+    const first = await startHub()
+    await expect(createHub({ port: first.port, dataDir: await tempDir(), logger: silentLogger })).rejects.toMatchObject({ code: 'EADDRINUSE' })
+    expect((await fetch(`http://127.0.0.1:${first.port}/healthz`)).status).toBe(200)
+  })
+
   it('--help prints the usage', async () => {
     if (!existsSync(dist)) throw new Error('dist/hub.js is missing: run `npm run build` (npm test builds it)')
     const child = spawn(process.execPath, [bin, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] })
