@@ -7,7 +7,7 @@
  */
 import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { createServer, type Server } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import { nodeResolve } from '@rollup/plugin-node-resolve'
@@ -111,6 +111,68 @@ export const sdpAsEsm = (): Plugin => ({
     ? `const module = { exports: {} };\n${await readFile(`${ROOT}node_modules/sdp/sdp.js`, 'utf8')}\nexport default module.exports;\n`
     : null
 })
+
+/**
+ * Bundles one app script (a page's module, a worker script; e.g. an
+ * example) into `outFile`, everything it imports inlined and the package
+ * mapped to the sources as in {@link bundleForPage}, keeping its exports
+ * and its top-level statements (the entry is resolved with
+ * `moduleSideEffects: true`, whatever the repo's `sideEffects: false`
+ * says, so a worker script that only calls `exposeDoc` stays).
+ */
+export const bundleScript = async (
+  input: string,
+  outFile: string,
+  options: { inlineDynamicImports?: boolean, external?: string[], plugins?: Plugin[] } = {}
+): Promise<void> => {
+  const entry: Plugin = {
+    name: 'browser-test-script',
+    resolveId: (id, importer) => importer === undefined && id === input ? { id: input, moduleSideEffects: true } : null
+  }
+  const bundle = await rollup({
+    input,
+    external: options.external ?? [],
+    plugins: [
+      entry,
+      ...(options.plugins ?? []),
+      packageSources(),
+      nodeResolve({ browser: true }),
+      typescript({
+        tsconfig: `${ROOT}tsconfig.build.json`,
+        compilerOptions: { declaration: false, declarationMap: false, sourceMap: false, noEmit: false, outDir: undefined },
+        // type errors are the tsc runs' business (a test's `import type` puts the script in them)
+        noEmitOnError: false
+      })
+    ],
+    onwarn: (w, warn) => {
+      if (w.code === 'UNRESOLVED_IMPORT') throw new Error(`bundling for the browser: ${w.message}`)
+      if (w.plugin === 'typescript') return
+      warn(w)
+    }
+  })
+  try {
+    const { output } = await bundle.write({ file: outFile, format: 'es', inlineDynamicImports: options.inlineDynamicImports })
+    const imports = output[0].imports
+    if (imports.length > 0) throw new Error(`the browser bundle still imports ${imports.join(', ')}`)
+  } finally {
+    await bundle.close()
+  }
+}
+
+/**
+ * An `http` handler for createHub (`http: fileRoutes(files)`) that serves
+ * `files` (URL path → file and content type) and leaves every other path
+ * to the hub; so a hub serves a page on its own origin, as `npm start`
+ * serves the demo.
+ */
+export const fileRoutes = (files: Record<string, { path: string, type: string }>) =>
+  async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    const file = files[new URL(req.url ?? '/', 'http://127.0.0.1').pathname]
+    if (file === undefined || (req.method !== 'GET' && req.method !== 'HEAD')) return false
+    const body = await readFile(file.path)
+    res.writeHead(200, { 'content-type': file.type, 'cache-control': 'no-store' }).end(req.method === 'HEAD' ? undefined : body)
+    return true
+  }
 
 /** Serves `files` (URL path → file and content type) on an ephemeral port of 127.0.0.1. */
 export const serve = async (files: Record<string, { path: string, type: string }>): Promise<{ server: Server, origin: string }> => {
