@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest'
 
 const root = new URL('../../', import.meta.url)
 const readme = readFileSync(new URL('README.md', root), 'utf8')
-const examples = readdirSync(new URL('examples/', root)).filter(f => f.endsWith('.ts'))
+// examples/browser/ run in Chromium (test/browser/examples.browser.test.ts); all appear in the README
+const examples = readdirSync(new URL('examples/', root), { recursive: true }).map(String).filter(f => f.endsWith('.ts'))
 
 describe('README examples', () => {
   it('every example file appears verbatim in the README', () => {
