@@ -19,7 +19,7 @@
  *
  * Replay a failure with `AEGIS_SEED=<n> npx vitest run test/simulation/raft.sim.test.ts`;
  * `AEGIS_SEEDS=<k>` runs k seeds in each test; `RAFT_SIM_SEEDS_3` / `RAFT_SIM_SEEDS_5`
- * set the counts per test (defaults 700 and 350). `RAFT_SIM_TRACE=1` streams
+ * set the counts per test (defaults 2000 and 1000). `RAFT_SIM_TRACE=1` streams
  * the simulation log to stderr; `RAFT_SIM_PROGRESS=1` prints each seed and
  * fails a seed that runs over 10 s of wall time.
  */
@@ -413,7 +413,7 @@ describe('raft simulation', () => {
   it('3 nodes: safe under faults, live after healing, linearizable', async () => {
     const all: Summary[] = []
     const t0 = performance.now()
-    await runSeeds(Number(env.RAFT_SIM_SEEDS_3 ?? 700), async (seed, prng) => { if (env.RAFT_SIM_PROGRESS !== undefined) process.stderr.write(`seed ${seed}\n`); all.push(await simulate(seed, prng, 3)) }, { env, name: '3 nodes' })
+    await runSeeds(Number(env.RAFT_SIM_SEEDS_3 ?? 2000), async (seed, prng) => { if (env.RAFT_SIM_PROGRESS !== undefined) process.stderr.write(`seed ${seed}\n`); all.push(await simulate(seed, prng, 3)) }, { env, name: '3 nodes' })
     totals('3 nodes', all, performance.now() - t0)
     expect(all.length).toBeGreaterThan(0)
   }, 600_000)
@@ -421,7 +421,7 @@ describe('raft simulation', () => {
   it('5 nodes: safe under faults, live after healing, linearizable', async () => {
     const all: Summary[] = []
     const t0 = performance.now()
-    await runSeeds(Number(env.RAFT_SIM_SEEDS_5 ?? 350), async (seed, prng) => { all.push(await simulate(seed, prng, 5)) }, { env, name: '5 nodes', baseSeed: 100_001 })
+    await runSeeds(Number(env.RAFT_SIM_SEEDS_5 ?? 1000), async (seed, prng) => { all.push(await simulate(seed, prng, 5)) }, { env, name: '5 nodes', baseSeed: 100_001 })
     totals('5 nodes', all, performance.now() - t0)
     expect(all.length).toBeGreaterThan(0)
   }, 600_000)
