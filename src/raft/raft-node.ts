@@ -472,7 +472,10 @@ export class RaftNode {
     const index = this.applied
     const data = encodeNodeSnapshot(this.sessions, await this.stateMachine.snapshot())
     if (this.stopped) return
+    // the core may have installed a newer snapshot from the leader meanwhile
+    // (while we applied or serialized): then there is nothing to compact
     const snapshot = core.compact(index, data)
+    if (snapshot === undefined) return
     this.snapshotIndex = index
     try {
       await this.storage.saveSnapshot(snapshot)

@@ -348,9 +348,13 @@ export class RaftCore {
   /**
    * Records that the state machine covers the log up to `index` with
    * `data`, and drops those entries from memory. Returns the snapshot to
-   * save (with the configuration in force at `index`).
+   * save (with the configuration in force at `index`), or `undefined` when
+   * the log already starts at or after `index`: a snapshot received from
+   * the leader replaced it while the state machine was being serialized
+   * (the driver must then not save the older snapshot over it).
    */
-  compact (index: number, data: Uint8Array): Snapshot {
+  compact (index: number, data: Uint8Array): Snapshot | undefined {
+    if (index <= this.log.snapshot.index) return undefined
     const term = this.log.termAt(index)
     if (term === undefined) throw new RangeError(`cannot snapshot at ${index}: not in the log`)
     const snapshot: Snapshot = { index, term, conf: this.log.confAt(index), data }

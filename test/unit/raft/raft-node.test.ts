@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { InMemoryNetwork } from 'aegis-replication/transport'
+import { InMemoryNetwork, peerId } from 'aegis-replication/transport'
 import { Prng } from 'aegis-replication/testing'
 import {
-  KvStateMachine, MemoryRaftStorage, NotLeaderError, RaftKv, RaftNode, RaftStoppedError, TimeoutError,
-  decodeKvResult, encodeKvCommand, type StateMachine
+  EntryType, KvStateMachine, MemoryRaftStorage, NotLeaderError, RaftKv, RaftNode, RaftStoppedError, SessionTable, TimeoutError,
+  decodeKvResult, decodeRaftMessage, encodeCommand, encodeKvCommand, encodeNodeSnapshot, encodeRaftMessage,
+  type Entry, type RaftMessage, type StateMachine
 } from 'aegis-replication/raft'
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
@@ -177,5 +178,63 @@ describe('RaftNode', () => {
       await net.clock.runForAsync(200)
       return await p
     })())).toEqual({ type: 'get', value: enc('alice') })
+  })
+})
+
+describe('RaftNode: a leader snapshot arrives while the node takes its own', () => {
+  /**
+   * Sim seed 978 (3 nodes): a restarted follower applied up to its snapshot
+   * threshold and started serializing its state machine; meanwhile the
+   * leader's snapshot at a higher index arrived and replaced the core's log.
+   * The driver then compacted at its own (older) index, which was no longer
+   * in the log: `compact` threw, the node halted for good and never caught
+   * up. Compacting below the installed snapshot must be a no-op instead (and
+   * the older snapshot must not be saved over the newer one).
+   */
+  it('skips its stale compaction, installs the leader snapshot and keeps replicating', async () => {
+    const net = new InMemoryNetwork({ seed: 5 })
+    const leaderT = net.createTransport('n1')
+    const received: RaftMessage[] = []
+    leaderT.on('message', (_from, frame) => { received.push(decodeRaftMessage(frame)) })
+    let release: (() => void) | undefined
+    let snapshotCalls = 0
+    const counter = new Counter()
+    const sm: StateMachine = {
+      apply: (cmd) => counter.apply(cmd),
+      query: () => counter.query(),
+      restore: (bytes) => counter.restore(bytes),
+      // the first serialization waits until the test releases it
+      snapshot: () => ++snapshotCalls > 1 ? counter.snapshot() : new Promise((resolve) => { release = () => resolve(counter.snapshot()) })
+    }
+    const storage = new MemoryRaftStorage()
+    const node = new RaftNode({ nodeId: 'n2', peers: ['n1', 'n3'], snapshotThreshold: 3, electionTimeout: { min: 1000, max: 2000 }, heartbeatInterval: 50 },
+      storage, net.createTransport('n2'), sm, { clock: net.clockFor('n2'), random: new Prng(2) })
+    await node.start() // bootstraps index 1 (term 1)
+    const fromLeader = (m: RaftMessage): void => leaderT.send(peerId('n2'), encodeRaftMessage(m))
+    const entry = (index: number, cmd: string): Entry => ({ term: 2, index, type: EntryType.Normal, data: encodeCommand(enc(cmd)) })
+
+    // entries 2..4 commit: applying them reaches the threshold and the node starts its snapshot at 4
+    fromLeader({ type: 'append', from: 'n1', to: 'n2', term: 2, index: 1, logTerm: 1, entries: [entry(2, 'a'), entry(3, 'b'), entry(4, 'c')], commit: 4 })
+    await net.clock.runUntilAsync(() => release !== undefined, 1_000)
+    expect(node.status().applied).toBe(4)
+
+    // while it serializes, the leader's snapshot at 10 replaces its log
+    const state = Array.from({ length: 9 }, (_, i) => `s${i + 2}`)
+    const data = encodeNodeSnapshot(new SessionTable(), enc(JSON.stringify(state)))
+    fromLeader({ type: 'snapshot', from: 'n1', to: 'n2', term: 2, meta: { index: 10, term: 2, conf: { voters: ['n1', 'n2', 'n3'], learners: [] } }, offset: 0, total: data.length, data })
+    await net.clock.runUntilAsync(() => node.raft!.log.snapshot.index === 10, 1_000)
+
+    release!()
+    await net.clock.runUntilAsync(() => received.some((m) => m.type === 'append-resp' && m.index === 10), 1_000)
+    expect(node.status()).toMatchObject({ applied: 10, snapshotIndex: 10, commit: 10 })
+    expect(counter.applied).toEqual(state)
+    expect(storage.snapshot?.index).toBe(10) // not overwritten by the stale snapshot at 4
+    expect(node.raft!.compact(4, new Uint8Array(0))).toBeUndefined() // the core's answer to a stale compaction
+
+    // and it still replicates
+    fromLeader({ type: 'append', from: 'n1', to: 'n2', term: 2, index: 10, logTerm: 2, entries: [entry(11, 'd')], commit: 11 })
+    await net.clock.runUntilAsync(() => node.status().applied === 11, 1_000)
+    expect(counter.applied).toEqual([...state, 'd'])
+    await node.stop()
   })
 })
