@@ -51,26 +51,10 @@ const packageSources = (): Plugin => ({
   }
 })
 
-/**
- * Bundles one ES module for the page that re-exports each of `modules`
- * (export name → package specifier, e.g. `{ core: 'aegis-replication' }`)
- * as a namespace, with every dependency inlined and one copy of the core.
- */
-export const bundleForPage = async (
-  modules: Record<string, string>,
-  outFile: string,
-  /** `external`: specifiers left as imports (e.g. an optional adapter a page loads dynamically); `plugins`: run before the package resolver. */
-  options: { inlineDynamicImports?: boolean, external?: string[], plugins?: Plugin[] } = {}
-): Promise<void> => {
-  const entry: Plugin = {
-    name: 'browser-test-entry',
-    resolveId: id => id === ENTRY ? ENTRY : null,
-    load: id => id === ENTRY
-      ? Object.entries(modules).map(([name, spec]) => `export * as ${name} from ${JSON.stringify(spec)}`).join('\n')
-      : null
-  }
+/** Bundles `input` (resolved first by `entry`) with the package mapped to its sources; fails on any import left. */
+const bundleTo = async (input: string, entry: Plugin, outFile: string, options: BundleOptions): Promise<void> => {
   const bundle = await rollup({
-    input: ENTRY,
+    input,
     external: options.external ?? [],
     plugins: [
       entry,
@@ -80,7 +64,7 @@ export const bundleForPage = async (
       typescript({
         tsconfig: `${ROOT}tsconfig.build.json`,
         compilerOptions: { declaration: false, declarationMap: false, sourceMap: false, noEmit: false, outDir: undefined },
-        // type errors are the tsc runs' business; here only the emitted JS matters
+        // type errors are the tsc runs' business (a test's `import type` puts a script in them)
         noEmitOnError: false
       })
     ],
@@ -97,6 +81,29 @@ export const bundleForPage = async (
   } finally {
     await bundle.close()
   }
+}
+
+/** `external`: specifiers left as imports (e.g. an optional adapter a page loads dynamically); `plugins`: run before the package resolver. */
+export interface BundleOptions { inlineDynamicImports?: boolean, external?: string[], plugins?: Plugin[] }
+
+/**
+ * Bundles one ES module for the page that re-exports each of `modules`
+ * (export name → package specifier, e.g. `{ core: 'aegis-replication' }`)
+ * as a namespace, with every dependency inlined and one copy of the core.
+ */
+export const bundleForPage = async (
+  modules: Record<string, string>,
+  outFile: string,
+  options: BundleOptions = {}
+): Promise<void> => {
+  const entry: Plugin = {
+    name: 'browser-test-entry',
+    resolveId: id => id === ENTRY ? ENTRY : null,
+    load: id => id === ENTRY
+      ? Object.entries(modules).map(([name, spec]) => `export * as ${name} from ${JSON.stringify(spec)}`).join('\n')
+      : null
+  }
+  await bundleTo(ENTRY, entry, outFile, options)
 }
 
 /**
@@ -123,40 +130,13 @@ export const sdpAsEsm = (): Plugin => ({
 export const bundleScript = async (
   input: string,
   outFile: string,
-  options: { inlineDynamicImports?: boolean, external?: string[], plugins?: Plugin[] } = {}
+  options: BundleOptions = {}
 ): Promise<void> => {
   const entry: Plugin = {
     name: 'browser-test-script',
     resolveId: (id, importer) => importer === undefined && id === input ? { id: input, moduleSideEffects: true } : null
   }
-  const bundle = await rollup({
-    input,
-    external: options.external ?? [],
-    plugins: [
-      entry,
-      ...(options.plugins ?? []),
-      packageSources(),
-      nodeResolve({ browser: true }),
-      typescript({
-        tsconfig: `${ROOT}tsconfig.build.json`,
-        compilerOptions: { declaration: false, declarationMap: false, sourceMap: false, noEmit: false, outDir: undefined },
-        // type errors are the tsc runs' business (a test's `import type` puts the script in them)
-        noEmitOnError: false
-      })
-    ],
-    onwarn: (w, warn) => {
-      if (w.code === 'UNRESOLVED_IMPORT') throw new Error(`bundling for the browser: ${w.message}`)
-      if (w.plugin === 'typescript') return
-      warn(w)
-    }
-  })
-  try {
-    const { output } = await bundle.write({ file: outFile, format: 'es', inlineDynamicImports: options.inlineDynamicImports })
-    const imports = output[0].imports
-    if (imports.length > 0) throw new Error(`the browser bundle still imports ${imports.join(', ')}`)
-  } finally {
-    await bundle.close()
-  }
+  await bundleTo(input, entry, outFile, options)
 }
 
 /**
