@@ -13,8 +13,7 @@ import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { rollup } from 'rollup'
-import { nodeResolve } from '@rollup/plugin-node-resolve'
+import { bundleForBrowser } from './browser-bundle.mjs'
 import { chromium } from 'playwright-core'
 import { check, fmt, table, versionOf } from './util.mjs'
 
@@ -24,7 +23,6 @@ const CHROMIUM = '/usr/bin/chromium'
 const N = 1000
 const WARMUP = 100
 const ROUNDS = 3
-const ENTRY = '\0crosstab-bench-entry'
 
 // see /work/shared/TOOLCHAIN.md
 const CHROMIUM_ARGS = [
@@ -35,33 +33,8 @@ const CHROMIUM_ARGS = [
 ]
 
 /** Bundles `code` for the browser; `aegis-replication[/x]` is the built dist/ (one core copy). */
-const bundle = async (code) => {
-  const bundled = await rollup({
-    input: ENTRY,
-    plugins: [
-      {
-        name: 'crosstab-bench',
-        resolveId (id) {
-          if (id === ENTRY) return ENTRY
-          if (id === 'aegis-replication') return join(DIST, 'index.js')
-          if (id.startsWith('aegis-replication/')) return join(DIST, `${id.slice('aegis-replication/'.length)}.js`)
-          return null
-        },
-        load (id) { return id === ENTRY ? code : null }
-      },
-      nodeResolve({ browser: true, exportConditions: ['browser', 'import', 'default'], rootDir: ROOT })
-    ],
-    onwarn: (w) => {
-      if (w.code === 'UNRESOLVED_IMPORT') throw new Error(`cannot resolve '${w.exporter}'`)
-    }
-  })
-  try {
-    const { output } = await bundled.generate({ format: 'es', inlineDynamicImports: true })
-    return { code: output[0].code, modules: Object.keys(output[0].modules) }
-  } finally {
-    await bundled.close()
-  }
-}
+const bundle = (code) => bundleForBrowser(code)
+
 
 const PAGE_JS = `
 import * as A from '/aegis.js'

@@ -11,8 +11,7 @@ import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { rollup } from 'rollup'
-import { nodeResolve } from '@rollup/plugin-node-resolve'
+import { bundleForBrowser } from './browser-bundle.mjs'
 import { chromium } from 'playwright-core'
 import { check, fmt, ms, table, versionOf } from './util.mjs'
 
@@ -22,7 +21,6 @@ const DIST_IDB = join(ROOT, 'dist/indexeddb.js')
 const CHROMIUM = '/usr/bin/chromium'
 const N = 10_000
 const ROUNDS = 3
-const ENTRY = '\0idb-bench-entry'
 
 // see /work/shared/TOOLCHAIN.md; --expose-gc lets the page collect garbage before each timed load
 const CHROMIUM_ARGS = [
@@ -33,32 +31,8 @@ const CHROMIUM_ARGS = [
 ]
 
 /** Bundles the ES module `code` for the browser; 'aegis-replication' is the built dist/index.js (one core copy). */
-const bundle = async (code) => {
-  const bundled = await rollup({
-    input: ENTRY,
-    plugins: [
-      {
-        name: 'idb-bench',
-        resolveId (id) {
-          if (id === ENTRY) return ENTRY
-          if (id === 'aegis-replication') return DIST
-          return null
-        },
-        load (id) { return id === ENTRY ? code : null }
-      },
-      nodeResolve({ browser: true, exportConditions: ['browser', 'import', 'default'], rootDir: ROOT })
-    ],
-    onwarn: (w) => {
-      if (w.code === 'UNRESOLVED_IMPORT') throw new Error(`cannot resolve '${w.exporter}'`)
-    }
-  })
-  try {
-    const { output } = await bundled.generate({ format: 'es', inlineDynamicImports: true })
-    return { code: output[0].code, modules: Object.keys(output[0].modules) }
-  } finally {
-    await bundled.close()
-  }
-}
+const bundle = (code) => bundleForBrowser(code)
+
 
 // The page: one module that runs a round of each library and hands back plain numbers.
 const PAGE_JS = `

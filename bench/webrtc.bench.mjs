@@ -13,12 +13,10 @@
 //
 //   node bench/webrtc.bench.mjs      or from bench/run.mjs: `webrtc`
 import { fork, spawn } from 'node:child_process'
-import { readFile } from 'node:fs/promises'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { rollup } from 'rollup'
-import { nodeResolve } from '@rollup/plugin-node-resolve'
+import { bundleForBrowser } from './browser-bundle.mjs'
 import { chromium } from 'playwright-core'
 import { check, fmt, ms, table, versionOf } from './util.mjs'
 
@@ -47,41 +45,8 @@ const CJS = {
 }
 
 /** Bundles `code` for the browser; 'aegis-replication[/x]' is the built dist/ (one core copy). */
-const bundle = async (code) => {
-  const bundled = await rollup({
-    input: '\0entry',
-    plugins: [
-      {
-        name: 'webrtc-bench',
-        resolveId (id) {
-          if (id === '\0entry') return id
-          if (id === 'aegis-replication') return join(ROOT, 'dist/index.js')
-          if (id.startsWith('aegis-replication/')) return join(ROOT, `dist/${id.slice('aegis-replication/'.length)}.js`)
-          if (id in CJS) return `\0cjs:${id}`
-          return null
-        },
-        async load (id) {
-          if (id === '\0entry') return code
-          if (id.startsWith('\0cjs:')) {
-            const src = await readFile(CJS[id.slice(5)], 'utf8')
-            return `const module = { exports: {} }; const exports = module.exports;\n${src}\nexport default module.exports;\n`
-          }
-          return null
-        }
-      },
-      nodeResolve({ browser: true, exportConditions: ['browser', 'import', 'default'], rootDir: ROOT })
-    ],
-    onwarn: (w) => {
-      if (w.code === 'UNRESOLVED_IMPORT') throw new Error(`cannot resolve '${w.exporter}'`)
-    }
-  })
-  try {
-    const { output } = await bundled.generate({ format: 'es', inlineDynamicImports: true })
-    return output[0].code
-  } finally {
-    await bundled.close()
-  }
-}
+const bundle = async (code) => (await bundleForBrowser(code, { cjs: CJS })).code
+
 
 const PAGE_JS = `
 import * as A from '/aegis.js'
