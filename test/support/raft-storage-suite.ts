@@ -55,8 +55,9 @@ export const runRaftStorageTests = <S extends RaftStorage>(name: string, setup: 
 
   describe(`RaftStorage acceptance: ${name}`, () => {
     for (const scenario of scenarios) {
-      const runs = (scenario.needs ?? []).every(t => traits[t])
-      it.runIf(runs)(scenario.name, async () => { await withFixture(scenario.run) })
+      // a scenario about a promise this storage does not make is not defined for it (not skipped)
+      if (!(scenario.needs ?? []).every(t => traits[t])) continue
+      it(scenario.name, async () => { await withFixture(scenario.run) })
     }
     for (const seed of envSeeds() ?? options.seeds ?? [1, 2, 3]) {
       it(`random calls match the contract's model (seed ${seed})`, async () => {
