@@ -11,8 +11,9 @@ import {
   AbortError, Doc, InvalidArgumentError, silentLogger, systemClock, type Logger, type TimerHandle
 } from 'aegis-replication'
 import {
-  Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates, type AwarenessChanges
+  Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, KvRequestError, removeAwarenessStates, type AwarenessChanges
 } from 'aegis-replication/sync'
+import { RaftKv } from 'aegis-replication/raft'
 import { BroadcastChannelProvider } from 'aegis-replication/broadcast-channel'
 import { globalLocks, holdLock, LeaderElection } from './locks.js'
 import type { ConnectWorkerDocOptions, RoomStatus, WorkerDocMode } from './options.js'
@@ -123,6 +124,26 @@ export class WorkerDoc extends ObservableV2<WorkerDocEvents> {
       return
     }
     await this.backend?.persistence?.flush()
+  }
+
+  /**
+   * The hubs' Raft KV (see `WebSocketProvider.kv`), over the worker's hub
+   * connection (or the leading tab's own, in leader-tab mode). A tab that
+   * does not lead in leader-tab mode has no hub connection: its calls fail
+   * with `KvRequestError`; open a `WebSocketProvider` there for KV calls.
+   */
+  get kv (): RaftKv {
+    this._kv ??= new RaftKv({ propose: async (cmd) => await this.kvCall(cmd), read: async (q) => await this.kvCall(q) })
+    return this._kv
+  }
+
+  private _kv: RaftKv | undefined
+
+  private async kvCall (command: Uint8Array): Promise<Uint8Array> {
+    if (this.remote !== undefined) return await this.remote.kv(this.room, command)
+    const provider = this.backend?.provider
+    if (provider === undefined) throw new KvRequestError('this tab has no hub connection (leader-tab mode, not the leader, or no url): open a WebSocketProvider for KV calls')
+    return await provider.kv.node.propose(command)
   }
 
   /** The shared doc's hub connection, as the worker (or the leading tab) sees it. */

@@ -138,6 +138,18 @@ export class DocHost {
     await r.backend.persistence?.flush()
   }
 
+  /**
+   * Runs a KV command (`encodeKvCommand`) on the hubs' Raft KV through the
+   * room's hub connection; resolves with the encoded result.
+   *
+   * @throws {InvalidArgumentError} if the room is not open or the worker has no hub `url`.
+   */
+  async kv (room: string, command: Uint8Array): Promise<Uint8Array> {
+    const provider = this.rooms.get(room)?.backend.provider
+    if (provider === undefined) throw new InvalidArgumentError(`room ${JSON.stringify(room)} has no hub connection in the worker (not open, or exposeDoc got no url)`)
+    return await provider.kv.node.propose(command)
+  }
+
   /** The room's hub connection and pages. */
   status (room: string): RoomStatus {
     const r = this.rooms.get(room)

@@ -18,6 +18,8 @@ export interface WorkerDocService {
   flush (room: string, version: Uint8Array): Promise<void>
   /** The room's hub connection and pages. */
   status (room: string): RoomStatus
+  /** A command for the hubs' Raft KV, sent over the room's hub connection. */
+  kv (room: string, command: Uint8Array): Promise<Uint8Array>
 }
 
 interface WorkerScope {
@@ -43,7 +45,8 @@ export const exposeDoc = (options: ExposeDocOptions = {}): DocHost => {
     open: (room, port, pageLock) => host.open(room, port, pageLock),
     leave: (room, pageLock) => host.leave(room, pageLock),
     flush: (room, version) => host.flush(room, version),
-    status: room => host.status(room)
+    status: room => host.status(room),
+    kv: async (room, command) => await host.kv(room, command)
   }
   const scope = globalThis as unknown as WorkerScope & Comlink.Endpoint
   if ('onconnect' in globalThis) {

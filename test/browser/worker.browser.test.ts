@@ -173,7 +173,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('a doc shared by the tab
     })
     server = served.server
     origin = served.origin
-    hub = await createHub({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'hub-data'), logger: silentLogger })
+    hub = await createHub({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'hub-data'), logger: silentLogger, id: 'n1' })
     browser = await launchChromium()
     context = await browser.newContext()
     await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
@@ -218,6 +218,11 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('a doc shared by the tab
     await expect.poll(async () => (await a.evaluate(() => window.workerTest.w.status())).synced, { timeout: 10_000 }).toBe(true)
     // a Node client of the hub sees the pages' edits
     expect(await hubCopy(room, j => isDeepStrictEqual(j, expected))).toEqual(expected)
+    // the hubs' Raft KV through the worker's socket: of two pages racing for a name, one wins
+    const claim = (p: Page, who: string): Promise<boolean> =>
+      p.evaluate(w => window.workerTest.w.kv.cas('name/board', null, new TextEncoder().encode(w)), who)
+    const won = await Promise.all([claim(a, 'a'), claim(b, 'b')])
+    expect(won.filter(Boolean)).toHaveLength(1)
 
     // stored by the worker: flush, reload both pages, read IndexedDB directly and through a new connection
     await a.evaluate(() => window.workerTest.w.flush())

@@ -6,7 +6,7 @@
  */
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import 'fake-indexeddb/auto'
-import { Doc, type Logger } from 'aegis-replication'
+import { Doc, silentLogger, type Logger } from 'aegis-replication'
 import { Awareness, applyAwarenessUpdate, encodeAwarenessUpdate } from 'aegis-replication/sync'
 import { DocHost, LeaderElection, PortSession, type LockManagerLike } from 'aegis-replication/worker'
 
@@ -184,5 +184,29 @@ describe('LeaderElection', () => {
     expect([a.isLeader, b.isLeader, c.isLeader]).toEqual([false, true, false])
     b.resign()
     expect(log).toEqual(['a true', 'a false', 'b true', 'b false'])
+  })
+})
+
+describe('DocHost KV pass-through', () => {
+  it('runs a page\'s KV commands on the hubs\' Raft KV over the room\'s hub connection', async () => {
+    const { createHub } = await import('aegis-replication/hub')
+    const { encodeKvCommand, decodeKvResult } = await import('aegis-replication/raft')
+    const { mkdtemp, rm } = await import('node:fs/promises')
+    const { tmpdir } = await import('node:os')
+    const { join } = await import('node:path')
+    const { WebSocket } = await import('ws')
+    const dir = await mkdtemp(join(tmpdir(), 'aegis-worker-kv-'))
+    const hub = await createHub({ port: 0, id: 'n1', dataDir: dir, fsync: false, logger: silentLogger })
+    try {
+      const host = newHost({ url: hub.url, websocketOptions: { WebSocket: WebSocket as never } })
+      await openPage(host, 'r')
+      const claim = encodeKvCommand({ type: 'cas', key: 'name/x', expected: null, next: new Uint8Array([1]) })
+      expect(decodeKvResult(await host.kv('r', claim))).toMatchObject({ type: 'cas', ok: true })
+      expect(decodeKvResult(await host.kv('r', claim))).toMatchObject({ type: 'cas', ok: false })
+      await expect(host.kv('not-open', claim)).rejects.toThrow(/no hub connection/)
+    } finally {
+      await hub.close()
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 })
