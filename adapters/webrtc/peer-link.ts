@@ -30,6 +30,8 @@ export interface LinkHost {
   readonly connectTimeoutMs: number
   readonly rtcConfig: RTCConfiguration
   readonly RTCPeerConnection: typeof RTCPeerConnection
+  /** The sync sessions of every link of this provider: their updates are not relayed to the other links (a full mesh). */
+  readonly sessions: WeakSet<object>
   /** Sends a signal to the link's peer through the hub. */
   signal (to: string, s: PeerSignal): void
   opened (link: PeerLink): void
@@ -78,8 +80,13 @@ export class PeerLink {
         send: frame => this.send(frame),
         maxFrameBytes: typeof limit === 'number' && limit >= 1024 ? Math.min(host.maxFrameBytes, limit) : host.maxFrameBytes,
         now: () => host.clock.now(),
-        logger: host.logger
+        logger: host.logger,
+        // every peer of the mesh hears an update from its author; hub and worker updates still go out.
+        // Where the mesh has a gap (a channel still connecting), the state-vector resync fills it.
+        forward: origin => !host.sessions.has(origin as object),
+        resyncEveryMs: 5000
       })
+      host.sessions.add(sync)
       sync.on('synced', () => host.synced(this))
       sync.on('awareness', update => host.awareness(this, update))
       sync.start()

@@ -146,6 +146,7 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
       connectTimeoutMs: options.connectTimeoutMs ?? 15_000,
       rtcConfig: { iceServers: options.iceServers ?? [] },
       RTCPeerConnection: PC,
+      sessions: new WeakSet(),
       signal: (to, s) => provider.sendSignal(to, s),
       opened: link => provider.linkOpened(link),
       closed: (link, reason) => provider.linkClosed(link, reason),

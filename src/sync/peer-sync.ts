@@ -56,6 +56,13 @@ export interface PeerSyncOptions {
   announceState?: boolean
   /** Send the state vector again this often, to repair lost frames. @default 30000 */
   resyncEveryMs?: number
+  /**
+   * Whether a doc update with this origin goes over the link (updates this
+   * session applied never do). A full mesh passes "not from another link of
+   * mine": every peer hears the author directly, and relaying would send
+   * each update (n−1)² times instead of n−1. @default every origin
+   */
+  forward?: (origin: unknown) => boolean
   /** Milliseconds, for resync timing. @default Date.now */
   now?: () => number
   /** @default silentLogger */
@@ -103,8 +110,10 @@ export class PeerSync extends ObservableV2<PeerSyncEvents> {
     this.now = options.now ?? (() => Date.now())
     this.logger = options.logger ?? silentLogger
     this.reassembler = new Reassembler({ maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES })
+    const forward = options.forward
     this.onUpdate = (update, origin) => {
-      if (origin !== this && this.started) this.sendMessage({ type: MessageType.Update, room: this.room, seq: 0, update })
+      if (origin === this || !this.started || (forward !== undefined && !forward(origin))) return
+      this.sendMessage({ type: MessageType.Update, room: this.room, seq: 0, update })
     }
     this.doc.on('update', this.onUpdate)
   }

@@ -95,6 +95,24 @@ describe('PeerSync', () => {
     expect(json(a)).toBe(before)
   })
 
+  it('forward decides which origins go over the link (a full mesh does not relay between its links)', () => {
+    const doc = new Doc({ replicaId: 'hub-side' })
+    const sent: Uint8Array[] = []
+    const otherLink = {}
+    const s = new PeerSync({ room: 'r', doc, send: f => sent.push(f), forward: origin => origin !== otherLink })
+    s.start()
+    sent.length = 0
+    const remote = new Doc({ replicaId: 'x' })
+    remote.map('m').set('a', 1)
+    doc.applyUpdate(remote.encodeStateAsUpdate(), otherLink) // came over another link: not relayed
+    expect(sent).toHaveLength(0)
+    doc.map('m').set('b', 2) // local: goes out
+    expect(sent).toHaveLength(1)
+    remote.map('m').set('c', 3)
+    doc.applyUpdate(remote.encodeStateAsUpdate(), 'the hub') // from elsewhere: goes out
+    expect(sent).toHaveLength(2)
+  })
+
   it('ignores frames of another room', () => {
     const a = new Doc({ replicaId: 'a' })
     const b = new Doc({ replicaId: 'b' })
