@@ -11,7 +11,7 @@ import {
   type Clock, type Doc, type Logger, type Random, type TimerHandle
 } from 'aegis-replication'
 import {
-  Awareness, applyAwarenessUpdate, decodeAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates,
+  Awareness, applyAwarenessUpdate, watchAwarenessTimeouts, decodeAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates,
   type AwarenessChanges, type ClientRoom
 } from 'aegis-replication/sync'
 import {
@@ -99,7 +99,7 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
   private _hubSync = false
   private destroyed = false
   private tickTimer: TimerHandle | undefined
-  private awarenessTimer: TimerHandle | undefined
+  private stopAwarenessWatch: () => void = () => {}
 
   /**
    * @throws {InvalidArgumentError} for a bad room, no signaling URL, a bad
@@ -171,7 +171,7 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
     ;(globalThis as PageEvents).addEventListener?.('pagehide', this.onPageHide)
     for (const hub of this.hubs) this.joinHub(hub)
     this.scheduleTick()
-    this.scheduleAwarenessCheck()
+    this.stopAwarenessWatch = watchAwarenessTimeouts(this.awareness, this.clock)
   }
 
   /** The signaling state: `connected` while at least one hub is. */
@@ -191,7 +191,7 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
     if (this.destroyed) return
     this.destroyed = true
     if (this.tickTimer !== undefined) this.clock.clearTimeout(this.tickTimer)
-    if (this.awarenessTimer !== undefined) this.clock.clearTimeout(this.awarenessTimer)
+    this.stopAwarenessWatch()
     for (const k of this.known.values()) if (k.retry !== undefined) this.clock.clearTimeout(k.retry)
     ;(globalThis as PageEvents).removeEventListener?.('pagehide', this.onPageHide)
     this.awareness.off('update', this.onAwarenessUpdate)
@@ -477,14 +477,6 @@ export class WebRTCProvider extends ObservableV2<WebRTCProviderEvents> {
     }, TICK_MS)
   }
 
-  private scheduleAwarenessCheck (): void {
-    this.awarenessTimer = this.clock.setTimeout(() => {
-      this.awarenessTimer = undefined
-      if (this.destroyed) return
-      this.awareness.checkTimeouts()
-      this.scheduleAwarenessCheck()
-    }, this.awareness.timeoutMs / 10)
-  }
 
   private readonly onDocDestroy = (): void => { this.destroy() }
 

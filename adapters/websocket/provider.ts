@@ -11,7 +11,7 @@ import {
   type Clock, type Doc, type Logger, type TimerHandle
 } from 'aegis-replication'
 import {
-  Access, Awareness, ErrorCode, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates,
+  Access, Awareness, ErrorCode, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates, watchAwarenessTimeouts,
   type AwarenessChanges, type ClientRoom
 } from 'aegis-replication/sync'
 import { RaftKv } from 'aegis-replication/raft'
@@ -69,7 +69,7 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
   private readOnly = false
   private lastPending = 0
   private pendingQueued = false
-  private awarenessTimer: TimerHandle | undefined = undefined
+  private stopAwarenessWatch: () => void = () => {}
   private readonly persistence: { flush (): Promise<unknown> } | undefined
   private readonly heldEveryMs: number
   private heldTimer: TimerHandle | undefined = undefined
@@ -126,7 +126,7 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
     const page = globalThis as PageEvents
     page.addEventListener?.('pagehide', this.onPageHide)
     page.addEventListener?.('pageshow', this.onPageShow)
-    this.scheduleAwarenessCheck()
+    this.stopAwarenessWatch = watchAwarenessTimeouts(this.awareness, this.clock)
     if (opts.connect ?? true) this.connect()
   }
 
@@ -212,7 +212,7 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
   override destroy (): void {
     if (this.destroyed) return
     this.destroyed = true
-    if (this.awarenessTimer !== undefined) this.clock.clearTimeout(this.awarenessTimer)
+    this.stopAwarenessWatch()
     if (this.heldTimer !== undefined) this.clock.clearTimeout(this.heldTimer)
     const page = globalThis as PageEvents
     page.removeEventListener?.('pagehide', this.onPageHide)
@@ -338,14 +338,6 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
     }
   }
 
-  private scheduleAwarenessCheck (): void {
-    this.awarenessTimer = this.clock.setTimeout(() => {
-      this.awarenessTimer = undefined
-      if (this.destroyed) return
-      this.awareness.checkTimeouts()
-      this.scheduleAwarenessCheck()
-    }, this.awareness.timeoutMs / 10)
-  }
 
   /** The page is going away (or into the back-forward cache): tell peers now rather than at their timeout. */
   private readonly onPageHide = (): void => {

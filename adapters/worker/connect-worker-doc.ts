@@ -8,10 +8,10 @@
 import * as Comlink from 'comlink'
 import { ObservableV2 } from 'lib0/observable'
 import {
-  AbortError, Doc, InvalidArgumentError, silentLogger, systemClock, type Logger, type TimerHandle
+  AbortError, Doc, InvalidArgumentError, silentLogger, systemClock, type Logger
 } from 'aegis-replication'
 import {
-  Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, KvRequestError, removeAwarenessStates, type AwarenessChanges
+  Awareness, applyAwarenessUpdate, watchAwarenessTimeouts, encodeAwarenessUpdate, KvRequestError, removeAwarenessStates, type AwarenessChanges
 } from 'aegis-replication/sync'
 import { RaftKv } from 'aegis-replication/raft'
 import { BroadcastChannelProvider } from 'aegis-replication/broadcast-channel'
@@ -69,7 +69,7 @@ export class WorkerDoc extends ObservableV2<WorkerDocEvents> {
   private destroyed = false
   private resolveSynced!: (p: this) => void
   private rejectSynced!: (err: Error) => void
-  private awarenessTimer: TimerHandle | undefined = undefined
+  private stopAwarenessWatch: () => void = () => {}
   private webrtc: WebRTCBridge | undefined = undefined
   // worker modes
   private remote: Comlink.Remote<WorkerDocService> | undefined = undefined
@@ -162,7 +162,7 @@ export class WorkerDoc extends ObservableV2<WorkerDocEvents> {
   override destroy (): void {
     if (this.destroyed) return
     this.destroyed = true
-    if (this.awarenessTimer !== undefined) this.clock.clearTimeout(this.awarenessTimer)
+    this.stopAwarenessWatch()
     this.webrtc?.destroy()
     this.awareness.off('update', this.onAwarenessUpdate)
     const id = this.awareness.clientID
@@ -244,7 +244,8 @@ export class WorkerDoc extends ObservableV2<WorkerDocEvents> {
     })
     session.start()
     this.announce()
-    this.scheduleAwarenessCheck()
+    this.stopAwarenessWatch()
+    this.stopAwarenessWatch = watchAwarenessTimeouts(this.awareness, this.clock)
   }
 
   private startLeaderTab (opts: ConnectWorkerDocOptions): void {
@@ -274,14 +275,6 @@ export class WorkerDoc extends ObservableV2<WorkerDocEvents> {
     if (local !== null) this.awareness.setLocalState(local)
   }
 
-  private scheduleAwarenessCheck (): void {
-    this.awarenessTimer = this.clock.setTimeout(() => {
-      this.awarenessTimer = undefined
-      if (this.destroyed) return
-      this.awareness.checkTimeouts()
-      this.scheduleAwarenessCheck()
-    }, this.awareness.timeoutMs / 10)
-  }
 
   private readonly onAwarenessUpdate = ({ added, updated, removed }: AwarenessChanges, origin: unknown): void => {
     const id = this.awareness.clientID

@@ -10,7 +10,7 @@ import {
   type Clock, type Logger, type TimerHandle
 } from 'aegis-replication'
 import {
-  Awareness, applyAwarenessUpdate, decodeAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates,
+  Awareness, applyAwarenessUpdate, decodeAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates, watchAwarenessTimeouts,
   type AwarenessChanges
 } from 'aegis-replication/sync'
 import type { ExposeDocOptions, PortLike, RoomStatus } from './options.js'
@@ -184,18 +184,10 @@ export class DocHost {
     }
     awareness.on('update', onUpdate)
     backend.provider?.on('synced', onSynced)
-    r.unsubscribe = () => { awareness.off('update', onUpdate); backend.provider?.off('synced', onSynced) }
+    const stopWatch = watchAwarenessTimeouts(awareness, this.clock)
+    r.unsubscribe = () => { stopWatch(); awareness.off('update', onUpdate); backend.provider?.off('synced', onSynced) }
     this.rooms.set(name, r)
-    this.scheduleAwarenessCheck(r)
     return r
-  }
-
-  private scheduleAwarenessCheck (r: HostedRoom): void {
-    this.clock.setTimeout(() => {
-      if (this.rooms.get(r.name) !== r || r.closing !== undefined) return
-      r.awareness.checkTimeouts()
-      this.scheduleAwarenessCheck(r)
-    }, r.awareness.timeoutMs / 10)
   }
 
   private toHub (r: HostedRoom, update: Uint8Array): void {

@@ -25,6 +25,7 @@
 import { ObservableV2 } from 'lib0/observable'
 import { equalityDeep } from 'lib0/function'
 import { InvalidArgumentError } from '../errors.js'
+import type { Clock, TimerHandle } from '../components.js'
 import { type AwarenessState, decodeAwarenessUpdate, encodeAwarenessEntries, type AwarenessEntry, stateToJson } from './awareness-codec.js'
 
 /** Default {@link AwarenessOptions.timeoutMs}: 30 s, as y-protocols' `outdatedTimeout`. */
@@ -313,3 +314,17 @@ export {
   MAX_AWARENESS_STATE_BYTES,
   modifyAwarenessUpdate
 } from './awareness-codec.js'
+
+/**
+ * Calls `awareness.checkTimeouts()` every `timeoutMs / 10` on `clock` (this
+ * client's state is renewed, states that timed out go) until the returned
+ * function is called. What every provider that holds an awareness runs.
+ */
+export const watchAwarenessTimeouts = (awareness: Awareness, clock: Clock): (() => void) => {
+  let timer: TimerHandle | undefined
+  const schedule = (): void => {
+    timer = clock.setTimeout(() => { awareness.checkTimeouts(); schedule() }, awareness.timeoutMs / 10)
+  }
+  schedule()
+  return () => { if (timer !== undefined) clock.clearTimeout(timer); timer = undefined }
+}

@@ -24,7 +24,7 @@ export { SyncServer, ServerConnection } from './server.js'
 export type { SyncServerOptions, ConnectionIO, ConnectionStats, AuthDecision } from './server.js'
 export {
   Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates, modifyAwarenessUpdate,
-  decodeAwarenessUpdate, encodeAwarenessEntries, DEFAULT_AWARENESS_TIMEOUT_MS, MAX_AWARENESS_ENTRIES, MAX_AWARENESS_STATE_BYTES
+  decodeAwarenessUpdate, encodeAwarenessEntries, watchAwarenessTimeouts, DEFAULT_AWARENESS_TIMEOUT_MS, MAX_AWARENESS_ENTRIES, MAX_AWARENESS_STATE_BYTES
 } from './awareness.js'
 export type {
   AwarenessOptions, AwarenessMeta, AwarenessChanges, AwarenessEvents, AwarenessEntry, AwarenessState

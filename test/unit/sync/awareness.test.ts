@@ -6,7 +6,7 @@ import * as yp from 'y-protocols/awareness'
 import {
   applyAwarenessUpdate, Awareness, type AwarenessChanges, type AwarenessEntry, type AwarenessState,
   decodeAwarenessUpdate, DEFAULT_AWARENESS_TIMEOUT_MS, encodeAwarenessEntries, encodeAwarenessUpdate,
-  MAX_AWARENESS_ENTRIES, MAX_AWARENESS_STATE_BYTES, modifyAwarenessUpdate, removeAwarenessStates
+  MAX_AWARENESS_ENTRIES, MAX_AWARENESS_STATE_BYTES, modifyAwarenessUpdate, removeAwarenessStates, watchAwarenessTimeouts
 } from '../../../src/sync/awareness.js'
 import { DecodeError, InvalidArgumentError } from '../../../src/errors.js'
 
@@ -690,5 +690,31 @@ describe('awareness fuzz', () => {
       expect(bytes).toEqual(rawUpdate(entries.map(e => [e.clientID, e.clock, JSON.stringify(e.state)])))
       expect(decodeAwarenessUpdate(bytes)).toEqual(JSON.parse(JSON.stringify(entries)))
     }), { seed: SEED + 2, numRuns: 300 })
+  })
+})
+
+describe('watchAwarenessTimeouts', () => {
+  it('drops a vanished client\'s state after the timeout and renews its own, until stopped', async () => {
+    const { VirtualClock } = await import('../../../src/transport/virtual-clock.js')
+    const clock = new VirtualClock()
+    const a = new Awareness({ clientID: 1, now: () => clock.now(), timeoutMs: 1000 })
+    const b = new Awareness({ clientID: 2, now: () => clock.now(), timeoutMs: 1000 })
+    b.setLocalState({ name: 'b' })
+    a.setLocalState({ name: 'a' })
+    applyAwarenessUpdate(a, encodeAwarenessUpdate(b, [2]), 'remote')
+    const stop = watchAwarenessTimeouts(a, clock)
+    const ownClock = a.meta.get(1)!.clock
+    clock.runFor(900)
+    expect(a.getStates().has(2)).toBe(true)
+    clock.runFor(300)
+    expect(a.getStates().has(2)).toBe(false) // b said nothing for over 1000 ms
+    expect(a.meta.get(1)!.clock).toBeGreaterThan(ownClock) // a renewed its own state
+    stop()
+    b.setLocalState({ name: 'b again' })
+    applyAwarenessUpdate(a, encodeAwarenessUpdate(b, [2]), 'remote')
+    expect(a.getStates().has(2)).toBe(true)
+    clock.runFor(5000)
+    expect(a.getStates().has(2)).toBe(true) // nothing checks any more
+    expect(clock.nextEventTime()).toBeUndefined()
   })
 })
