@@ -7,7 +7,7 @@
  * @module
  */
 import { DecodeError, InvalidArgumentError } from '../errors.js'
-import { type ChunkMessage, encodeMessage, MessageType } from './messages.js'
+import { type ChunkMessage, decodeMessage, encodeMessage, MessageType, type RoomMessage, type SyncMessage } from './messages.js'
 
 /** Bytes a chunk frame needs besides its payload (version, type, 3 varuints, length). */
 const CHUNK_OVERHEAD = 2 + 3 * 8 + 5
@@ -127,4 +127,45 @@ export class Reassembler {
     this.pending.clear()
     this.recent.length = 0
   }
+}
+
+/**
+ * One end of a link that carries sync messages as frames: messages over
+ * `maxFrameBytes` go out as chunks (ids unique per sender), chunks coming
+ * in are put back together. The client and the peer sessions each hold one.
+ */
+export class MessageFraming {
+  private chunkId = 0
+  private readonly reassembler: Reassembler
+
+  constructor (private readonly maxFrameBytes: number, maxMessageBytes: number, private readonly sendFrame: (frame: Uint8Array) => void) {
+    this.reassembler = new Reassembler({ maxMessageBytes })
+  }
+
+  /** Encodes `m` and sends it, chunked when it is over the frame limit. */
+  send (m: SyncMessage): void {
+    const frame = encodeMessage(m)
+    if (frame.length <= this.maxFrameBytes) { this.sendFrame(frame); return }
+    this.chunkId = (this.chunkId + 1) % 0x40000000
+    for (const c of splitFrame(frame, this.maxFrameBytes, this.chunkId)) this.sendFrame(c)
+  }
+
+  /**
+   * Decodes one frame: the message, or `undefined` for a chunk that does
+   * not complete one yet.
+   *
+   * @throws {DecodeError} for a frame (or reassembled message) that cannot be decoded.
+   */
+  receive (frame: Uint8Array): RoomMessage | undefined {
+    const m = decodeMessage(frame)
+    if (m.type !== MessageType.Chunk) return m
+    const whole = this.reassembler.push(m)
+    if (whole === undefined) return undefined
+    const inner = decodeMessage(whole)
+    if (inner.type === MessageType.Chunk) throw new DecodeError('a chunked message holds another chunk')
+    return inner
+  }
+
+  /** Drops partly received messages (the link went down). */
+  clear (): void { this.reassembler.clear() }
 }

@@ -25,10 +25,10 @@ import { isEmptyUpdate } from '../doc/update-codec.js'
 import { DecodeError, InvalidArgumentError } from '../errors.js'
 import { silentLogger, type Logger } from '../components.js'
 import {
-  Access, DEFAULT_MAX_FRAME_BYTES, decodeMessage, encodeMessage, ErrorCode, MAX_PEER_ID_BYTES, MessageType,
+  Access, DEFAULT_MAX_FRAME_BYTES, ErrorCode, MAX_PEER_ID_BYTES, MessageType,
   type RoomMessage, type SyncMessage
 } from './messages.js'
-import { DEFAULT_MAX_MESSAGE_BYTES, Reassembler, splitFrame } from './chunking.js'
+import { DEFAULT_MAX_MESSAGE_BYTES, MessageFraming } from './chunking.js'
 import { KvRequests } from './kv-client.js'
 
 const randomSessionId = (): string => `${Math.random().toString(36).slice(2, 12)}${Math.random().toString(36).slice(2, 12)}`
@@ -336,13 +336,10 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
 /** The client side of one connection to a hub, with its rooms. */
 export class SyncClient {
   private readonly rooms = new Map<string, ClientRoom>()
-  private readonly sendFrame: (frame: Uint8Array) => void
-  private readonly maxFrameBytes: number
+  private readonly framing: MessageFraming
   private readonly resendAfterMs: number
   private readonly resyncEveryMs: number
-  private readonly reassembler: Reassembler
   private readonly logger: Logger
-  private chunkId = 0
   private isConnected = false
   private readonly kvRequests: KvRequests
   /** @internal */
@@ -350,12 +347,10 @@ export class SyncClient {
 
   constructor (options: SyncClientOptions) {
     if (typeof options?.send !== 'function') throw new InvalidArgumentError('SyncClient needs a send(frame) function')
-    this.sendFrame = options.send
     this.now = options.now ?? (() => Date.now())
-    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+    this.framing = new MessageFraming(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, options.send)
     this.resendAfterMs = options.resendAfterMs ?? 5000
     this.resyncEveryMs = options.resyncEveryMs ?? 30_000
-    this.reassembler = new Reassembler({ maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES })
     this.logger = options.logger ?? silentLogger
     this.kvRequests = new KvRequests({
       send: (m) => this.sendMessage(m),
@@ -412,7 +407,7 @@ export class SyncClient {
   /** The driver's link went down. */
   disconnected (): void {
     this.isConnected = false
-    this.reassembler.clear()
+    this.framing.clear()
     for (const room of this.rooms.values()) room.offline()
   }
 
@@ -432,13 +427,8 @@ export class SyncClient {
    *   `ErrorCode.BadMessage`.
    */
   receive (frame: Uint8Array): void {
-    let m: SyncMessage = decodeMessage(frame)
-    if (m.type === MessageType.Chunk) {
-      const whole = this.reassembler.push(m)
-      if (whole === undefined) return
-      m = decodeMessage(whole)
-      if (m.type === MessageType.Chunk) throw new DecodeError('a chunked message holds another chunk')
-    }
+    const m = this.framing.receive(frame)
+    if (m === undefined) return
     if (m.type === MessageType.KvResponse) { this.kvRequests.receive(m); return }
     if (m.type === MessageType.Error && m.room === '') {
       this.logger.warn('hub reported a connection error', { code: m.code, reason: m.reason })
@@ -460,10 +450,6 @@ export class SyncClient {
 
   /** @internal */
   sendMessage (m: SyncMessage): void {
-    if (!this.isConnected) return
-    const frame = encodeMessage(m)
-    if (frame.length <= this.maxFrameBytes) { this.sendFrame(frame); return }
-    this.chunkId = (this.chunkId + 1) % 0x40000000
-    for (const c of splitFrame(frame, this.maxFrameBytes, this.chunkId)) this.sendFrame(c)
+    if (this.isConnected) this.framing.send(m)
   }
 }

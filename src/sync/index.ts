@@ -14,7 +14,7 @@ export type {
   SyncMessage, RoomMessage, JoinMessage, JoinedMessage, SyncStep1Message, SyncStep2Message, UpdateMessage,
   AckMessage, AwarenessMessage, LeaveMessage, ErrorMessage, ChunkMessage, HeldMessage, KvRequestMessage, KvResponseMessage
 } from './messages.js'
-export { splitFrame, Reassembler, MIN_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from './chunking.js'
+export { splitFrame, Reassembler, MessageFraming, MIN_FRAME_BYTES, DEFAULT_MAX_MESSAGE_BYTES } from './chunking.js'
 export type { ReassemblerOptions } from './chunking.js'
 export { SyncClient, ClientRoom } from './client.js'
 export type { SyncClientOptions, ClientRoomOptions, ClientRoomEvents, RoomStatus } from './client.js'

@@ -27,8 +27,8 @@ import type { Doc } from '../doc/doc.js'
 import { isEmptyUpdate } from '../doc/update-codec.js'
 import { DecodeError, InvalidArgumentError } from '../errors.js'
 import { silentLogger, type Logger } from '../components.js'
-import { DEFAULT_MAX_FRAME_BYTES, decodeMessage, encodeMessage, MessageType, type SyncMessage } from './messages.js'
-import { DEFAULT_MAX_MESSAGE_BYTES, Reassembler, splitFrame } from './chunking.js'
+import { DEFAULT_MAX_FRAME_BYTES, MessageType, type SyncMessage } from './messages.js'
+import { DEFAULT_MAX_MESSAGE_BYTES, MessageFraming } from './chunking.js'
 
 const equalBytes = (a: Uint8Array, b: Uint8Array): boolean => {
   if (a.length !== b.length) return false
@@ -81,20 +81,17 @@ export interface PeerSyncEvents {
 export class PeerSync extends ObservableV2<PeerSyncEvents> {
   readonly room: string
   readonly doc: Doc
-  private readonly sendFrame: (frame: Uint8Array) => void
-  private readonly maxFrameBytes: number
+  private readonly framing: MessageFraming
   private readonly announceState: boolean
   private readonly resyncEveryMs: number
   private readonly replyGapMs: number
   private readonly now: () => number
   private readonly logger: Logger
-  private readonly reassembler: Reassembler
   private readonly onUpdate: (update: Uint8Array, origin: unknown) => void
   private started = false
   private destroyed = false
   private gotStep2 = false
   private step1SentAt = 0
-  private chunkId = 0
 
   constructor (options: PeerSyncOptions) {
     super()
@@ -102,14 +99,12 @@ export class PeerSync extends ObservableV2<PeerSyncEvents> {
     if (typeof options.room !== 'string' || options.room.length === 0) throw new InvalidArgumentError('PeerSync needs a non-empty room name')
     this.room = options.room
     this.doc = options.doc
-    this.sendFrame = options.send
-    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
+    this.framing = new MessageFraming(options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES, options.send)
     this.announceState = options.announceState ?? false
     this.resyncEveryMs = options.resyncEveryMs ?? 30_000
     this.replyGapMs = Math.min(1000, this.resyncEveryMs)
     this.now = options.now ?? (() => Date.now())
     this.logger = options.logger ?? silentLogger
-    this.reassembler = new Reassembler({ maxMessageBytes: options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES })
     const forward = options.forward
     this.onUpdate = (update, origin) => {
       if (origin === this || !this.started || (forward !== undefined && !forward(origin))) return
@@ -126,7 +121,7 @@ export class PeerSync extends ObservableV2<PeerSyncEvents> {
     if (this.destroyed) return
     this.started = true
     this.gotStep2 = false
-    this.reassembler.clear()
+    this.framing.clear()
     this.sendStep1()
     if (this.announceState) {
       const state = this.doc.encodeStateAsUpdate()
@@ -138,7 +133,7 @@ export class PeerSync extends ObservableV2<PeerSyncEvents> {
   stop (): void {
     this.started = false
     this.gotStep2 = false
-    this.reassembler.clear()
+    this.framing.clear()
   }
 
   /**
@@ -149,13 +144,8 @@ export class PeerSync extends ObservableV2<PeerSyncEvents> {
    */
   receive (frame: Uint8Array): void {
     if (this.destroyed) return
-    let m: SyncMessage = decodeMessage(frame)
-    if (m.type === MessageType.Chunk) {
-      const whole = this.reassembler.push(m)
-      if (whole === undefined) return
-      m = decodeMessage(whole)
-      if (m.type === MessageType.Chunk) throw new DecodeError('a chunked message holds another chunk')
-    }
+    const m = this.framing.receive(frame)
+    if (m === undefined) return
     if (m.room !== this.room) {
       this.logger.debug('peer message for another room', { room: m.room, type: m.type })
       return
@@ -211,10 +201,5 @@ export class PeerSync extends ObservableV2<PeerSyncEvents> {
     this.sendMessage({ type: MessageType.SyncStep1, room: this.room, stateVector: this.doc.encodeStateVector() })
   }
 
-  private sendMessage (m: SyncMessage): void {
-    const frame = encodeMessage(m)
-    if (frame.length <= this.maxFrameBytes) { this.sendFrame(frame); return }
-    this.chunkId = (this.chunkId + 1) % 0x40000000
-    for (const c of splitFrame(frame, this.maxFrameBytes, this.chunkId)) this.sendFrame(c)
-  }
+  private sendMessage (m: SyncMessage): void { this.framing.send(m) }
 }
