@@ -75,10 +75,16 @@ export class HubPeerTransport extends ObservableV2<TransportEvents> implements T
   }
 
   send (to: PeerId, frame: Uint8Array): void {
+    // the contract lets the caller reuse its buffer once this returns
+    this.sendOwned(to, frame.slice())
+  }
+
+  /** @internal {@link send} for a buffer no one else holds (a frame built for this call): no copy. */
+  sendOwned (to: PeerId, frame: Uint8Array): void {
     if (this.closed) throw new TransportClosedError('the hub peer transport is closed')
     const o = this.out.get(to)
     if (o?.socket === undefined || !o.open) return
-    o.socket.send(frame.slice(), { binary: true })
+    o.socket.send(frame, { binary: true })
   }
 
   broadcast (frame: Uint8Array): void {

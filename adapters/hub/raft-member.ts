@@ -55,7 +55,7 @@ class RaftChannel implements Transport {
   constructor (private readonly inner: HubPeerTransport) {}
   get id (): PeerId { return this.inner.id }
   peers (): PeerId[] { return this.inner.peers() }
-  send (to: PeerId, frame: Uint8Array): void { this.inner.send(to, tag(Channel.Raft, frame)) }
+  send (to: PeerId, frame: Uint8Array): void { this.inner.sendOwned(to, tag(Channel.Raft, frame)) }
   broadcast (frame: Uint8Array): void { this.inner.broadcast(tag(Channel.Raft, frame)) }
   async close (): Promise<void> { await this.inner.close() }
   on<E extends keyof TransportEvents> (event: E, listener: TransportEvents[E]): void {
@@ -195,7 +195,7 @@ export class HubRaftMember {
         resolve({ status: KvStatus.Retry, reason: `the leader (${leader}) did not answer in time` })
       }, this.options.forwardTimeoutMs ?? 5000)
       this.forwarded.set(id, { to: leader, resolve, timer })
-      this.transport.send(leader as PeerId, encoding.toUint8Array(e))
+      this.transport.sendOwned(leader as PeerId, encoding.toUint8Array(e))
     })
   }
 
@@ -238,6 +238,6 @@ export class HubRaftMember {
     encoding.writeUint8(e, a.status)
     encoding.writeVarUint8Array(e, a.result ?? new Uint8Array(0))
     encoding.writeVarString(e, a.reason ?? '')
-    this.transport.send(to, encoding.toUint8Array(e))
+    this.transport.sendOwned(to, encoding.toUint8Array(e))
   }
 }

@@ -10,7 +10,6 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -18,6 +17,9 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { Doc } from 'aegis-replication'
 import { WebSocketProvider } from 'aegis-replication/websocket'
+import { freePort, until as untilWithin } from '../support/net.js'
+
+const until = async (cond: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> => { await untilWithin(cond, what, ms, 20) }
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const bin = join(root, 'bin/aegis-hub.mjs')
@@ -32,14 +34,6 @@ afterAll(async () => {
   if (dataRoot !== '') await rm(dataRoot, { recursive: true, force: true })
 })
 
-const freePort = async (): Promise<number> => await new Promise((resolve, reject) => {
-  const s = createServer()
-  s.once('error', reject)
-  s.listen(0, '127.0.0.1', () => {
-    const port = (s.address() as { port: number }).port
-    s.close(() => resolve(port))
-  })
-})
 
 interface RaftMetrics { id: string, role: string, leader: string | null, term: number, commit: number, applied: number, snapshotIndex: number }
 
@@ -52,13 +46,6 @@ const raftOf = async (port: number): Promise<RaftMetrics | undefined> => {
   }
 }
 
-const until = async (cond: () => Promise<boolean> | boolean, what: string, ms = 30_000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(r => setTimeout(r, 20))
-  }
-}
 
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const dec = (b: Uint8Array | null): string | null => b === null ? null : new TextDecoder().decode(b)

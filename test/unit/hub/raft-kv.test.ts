@@ -4,7 +4,6 @@
  * racing claims with exactly one winner, a linearizable history of
  * concurrent clients, auth, and a hub without a group.
  */
-import { createServer } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,6 +15,9 @@ import { WebSocketProvider } from 'aegis-replication/websocket'
 import { createHub, type Hub, type HubOptions } from 'aegis-replication/hub'
 import { checkLinearizable, HistoryRecorder } from '../../support/linearizability.js'
 import { kvModel, type KvInput, type KvOutput } from '../../support/kv-model.js'
+import { freePort, until as untilWithin } from '../../support/net.js'
+
+const until = async (cond: () => boolean, what: string, ms = 20_000): Promise<void> => { await untilWithin(cond, what, ms) }
 
 const dirs: string[] = []
 const hubs: Hub[] = []
@@ -29,14 +31,6 @@ afterEach(async () => {
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const dec = (b: Uint8Array | null): string | null => b === null ? null : new TextDecoder().decode(b)
 
-const freePort = async (): Promise<number> => await new Promise((resolve, reject) => {
-  const s = createServer()
-  s.once('error', reject)
-  s.listen(0, '127.0.0.1', () => {
-    const port = (s.address() as { port: number }).port
-    s.close(() => resolve(port))
-  })
-})
 
 const startHub = async (options: HubOptions): Promise<Hub> => {
   const dataDir = await mkdtemp(join(tmpdir(), 'aegis-raft-hub-'))
@@ -64,13 +58,6 @@ const client = (hub: Hub, token?: string): WebSocketProvider => {
   return p
 }
 
-const until = async (cond: () => boolean, what: string, ms = 20_000): Promise<void> => {
-  const end = Date.now() + ms
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`)
-    await new Promise(r => setTimeout(r, 10))
-  }
-}
 
 const leaderOf = (group: Hub[]): string | undefined => {
   const leaders = group.map(h => h.metrics().raft).filter(r => r?.role === 'leader')
