@@ -7,7 +7,7 @@
  * (`apt-get update && apt-get install -y chromium`, as root).
  * `AEGIS_SKIP_BROWSER=1` skips it.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,7 +15,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type * as Aegis from '../../src/index.js'
 import type * as AegisBc from '../../adapters/broadcast-channel/index.js'
-import { bundleForPage, closeServer, launchChromium, serve } from './harness.js'
+import { closeServer, launchChromium, loopbackContext, servePage } from './harness.js'
 
 interface TabState {
   synced: boolean
@@ -87,17 +87,11 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('tabs of one browser syn
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'aegis-bc-browser-'))
-    await bundleForPage({ core: 'aegis-replication', bc: 'aegis-replication/broadcast-channel' }, join(dir, 'bundle.js'))
-    await writeFile(join(dir, 'index.html'), PAGE)
-    const served = await serve({
-      '/': { path: join(dir, 'index.html'), type: 'text/html; charset=utf-8' },
-      '/bundle.js': { path: join(dir, 'bundle.js'), type: 'text/javascript; charset=utf-8' }
-    })
+    const served = await servePage(dir, PAGE, { core: 'aegis-replication', bc: 'aegis-replication/broadcast-channel' })
     server = served.server
     origin = served.origin
     browser = await launchChromium()
-    context = await browser.newContext()
-    await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
+    context = await loopbackContext(browser)
   })
 
   afterEach(() => {

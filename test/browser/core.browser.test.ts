@@ -19,7 +19,7 @@ import { nodeResolve } from '@rollup/plugin-node-resolve'
 import type { Browser, Page } from 'playwright-core'
 import { rollup } from 'rollup'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { closeServer, launchChromium, serve } from './harness.js'
+import { closeServer, launchChromium, loopbackContext, serve } from './harness.js'
 import { Doc, HashRing, JumpHash, xxh64Hex } from '../../src/index.js'
 import type * as Aegis from '../../src/index.js'
 
@@ -82,9 +82,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('core in Chromium', () =
     })
     server = served.server
     browser = await launchChromium()
-    const context = await browser.newContext()
-    // loopback only: anything else is refused before it leaves the browser
-    await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
+    const context = await loopbackContext(browser)
     page = await context.newPage()
     const pageErrors: string[] = []
     page.on('pageerror', e => pageErrors.push(e.message))

@@ -35,7 +35,7 @@ import { createHub, type Hub } from 'aegis-replication/hub'
 import { ensureBuilt, root } from '../../demo/build.mjs'
 import { demoHandler } from '../../demo/serve.mjs'
 import { chromium } from 'playwright-core'
-import { CHROMIUM, CHROMIUM_ARGS, launchChromium, WEBRTC_LOOPBACK_ARGS } from './harness.js'
+import { CHROMIUM, CHROMIUM_ARGS, launchChromium, loopbackContext, WEBRTC_LOOPBACK_ARGS } from './harness.js'
 
 const SHOTS = join(root, 'test-results/demo')
 
@@ -139,10 +139,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
 
   const newContext = async (): Promise<BrowserContext> => {
     // camera/microphone: without them Chromium filters out loopback ICE candidates (see harness)
-    const context = await browser!.newContext({ viewport: { width: 900, height: 760 }, permissions: ['camera', 'microphone'] })
-    // loopback only: anything else is refused before it leaves the browser
-    await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
-    return context
+    return await loopbackContext(browser!, { viewport: { width: 900, height: 760 }, permissions: ['camera', 'microphone'] })
   }
 
   const open = async (context: BrowserContext, url: string): Promise<Page> => {

@@ -29,7 +29,7 @@ import { WebSocketProvider } from 'aegis-replication/websocket'
 import type * as WebRTCExample from '../../examples/browser/webrtc.js'
 import type * as WorkerPageExample from '../../examples/browser/worker-page.js'
 import type {} from '../../examples/browser/sync-worker.js'
-import { bundleScript, fileRoutes, launchChromium, sdpAsEsm, WEBRTC_LOOPBACK_ARGS } from './harness.js'
+import { bundleScript, fileRoutes, launchChromium, loopbackContext, sdpAsEsm, WEBRTC_LOOPBACK_ARGS } from './harness.js'
 
 declare global {
   interface Window {
@@ -81,9 +81,8 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the README\'s browser e
   }
 
   const newContext = async (options: Parameters<Browser['newContext']>[0] = {}): Promise<BrowserContext> => {
-    const context = await browser!.newContext(options)
+    const context = await loopbackContext(browser!, options)
     contexts.push(context)
-    await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
     return context
   }
 

@@ -6,13 +6,14 @@
  * TOOLCHAIN.md.
  */
 import { existsSync } from 'node:fs'
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { nodeResolve } from '@rollup/plugin-node-resolve'
 import typescript from '@rollup/plugin-typescript'
-import { chromium, type Browser } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type BrowserContextOptions } from 'playwright-core'
 import { rollup, type Plugin } from 'rollup'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
@@ -171,6 +172,34 @@ export const serve = async (files: Record<string, { path: string, type: string }
   })
   const { port } = server.address() as AddressInfo
   return { server, origin: `http://127.0.0.1:${port}` }
+}
+
+/**
+ * Writes `html` as `dir/index.html` and the bundle of `modules` (see
+ * {@link bundleForPage}) as `dir/bundle.js`, and serves them at `/` and
+ * `/bundle.js` (plus `extra` routes) on 127.0.0.1.
+ */
+export const servePage = async (
+  dir: string,
+  html: string,
+  modules: Record<string, string>,
+  options: BundleOptions = {},
+  extra: Record<string, { path: string, type: string }> = {}
+): Promise<{ server: Server, origin: string }> => {
+  await bundleForPage(modules, join(dir, 'bundle.js'), options)
+  await writeFile(join(dir, 'index.html'), html)
+  return await serve({
+    '/': { path: join(dir, 'index.html'), type: 'text/html; charset=utf-8' },
+    '/bundle.js': { path: join(dir, 'bundle.js'), type: 'text/javascript; charset=utf-8' },
+    ...extra
+  })
+}
+
+/** A new context of `browser` that refuses every request not to 127.0.0.1 before it leaves the browser. */
+export const loopbackContext = async (browser: Browser, options: BrowserContextOptions = {}): Promise<BrowserContext> => {
+  const context = await browser.newContext(options)
+  await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
+  return context
 }
 
 export const closeServer = async (server: Server): Promise<void> => {

@@ -8,7 +8,7 @@
  * Needs `/usr/bin/chromium` (`apt-get update && apt-get install -y
  * chromium`, as root). `AEGIS_SKIP_BROWSER=1` skips it.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,7 +16,7 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type * as Aegis from '../../src/index.js'
 import type * as AegisIdb from '../../adapters/indexeddb/index.js'
-import { bundleForPage, closeServer, launchChromium, serve } from './harness.js'
+import { closeServer, launchChromium, loopbackContext, servePage } from './harness.js'
 
 /** A StorageError as the page reports it. */
 interface SeenError { name: string, message: string, isStorageError: boolean, causeName: string }
@@ -101,18 +101,11 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('IndexedDBPersistence in
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'aegis-idb-'))
-    await bundleForPage({ core: 'aegis-replication', idb: 'aegis-replication/indexeddb' }, join(dir, 'bundle.js'))
-    await writeFile(join(dir, 'index.html'), PAGE)
-    const served = await serve({
-      '/': { path: join(dir, 'index.html'), type: 'text/html; charset=utf-8' },
-      '/bundle.js': { path: join(dir, 'bundle.js'), type: 'text/javascript; charset=utf-8' }
-    })
+    const served = await servePage(dir, PAGE, { core: 'aegis-replication', idb: 'aegis-replication/indexeddb' })
     server = served.server
     origin = served.origin
     browser = await launchChromium()
-    context = await browser.newContext()
-    // loopback only: anything else is refused before it leaves the browser
-    await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
+    context = await loopbackContext(browser)
     page = await context.newPage()
     await open(page)
   })
@@ -529,9 +522,8 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('IndexedDBPersistence in
     const name = freshName('quota')
     // Chromium fixes an origin's quota at its first storage use: a fresh context (fresh origin
     // storage) gets the override before any IndexedDB call
-    const quotaContext = await browser!.newContext()
+    const quotaContext = await loopbackContext(browser!)
     try {
-      await quotaContext.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
       const quotaPage = await quotaContext.newPage()
       const cdp = await quotaContext.newCDPSession(quotaPage)
       await open(quotaPage)

@@ -8,7 +8,7 @@
  * Needs `npx rollup -c` first and `/usr/bin/chromium`. `AEGIS_SKIP_BROWSER=1` skips it.
  */
 import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,7 +19,7 @@ import ts from 'typescript'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import type * as AegisIdb from '../../adapters/indexeddb/index.js'
 import * as Scenarios from '../support/raft-storage-scenarios.js'
-import { bundleForPage, closeServer, launchChromium, serve } from './harness.js'
+import { closeServer, launchChromium, loopbackContext, servePage } from './harness.js'
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const SCENARIOS = fileURLToPath(new URL('../support/raft-storage-scenarios.ts', import.meta.url))
@@ -102,16 +102,10 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('IndexedDBRaftStorage in
   beforeAll(async () => {
     if (!existsSync(`${ROOT}dist/indexeddb.js`)) throw new Error('dist/indexeddb.js is missing: run `npx rollup -c` first')
     dir = await mkdtemp(join(tmpdir(), 'aegis-raft-idb-'))
-    await bundleForPage({ idb: 'aegis-replication/indexeddb', scenarios: SCENARIOS }, join(dir, 'bundle.js'), { plugins: [fromDist(), scenariosAsJs()] })
-    await writeFile(join(dir, 'index.html'), PAGE)
-    const served = await serve({
-      '/': { path: join(dir, 'index.html'), type: 'text/html; charset=utf-8' },
-      '/bundle.js': { path: join(dir, 'bundle.js'), type: 'text/javascript; charset=utf-8' }
-    })
+    const served = await servePage(dir, PAGE, { idb: 'aegis-replication/indexeddb', scenarios: SCENARIOS }, { plugins: [fromDist(), scenariosAsJs()] })
     server = served.server
     browser = await launchChromium()
-    const context = await browser.newContext()
-    await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
+    const context = await loopbackContext(browser)
     page = await context.newPage()
     page.on('pageerror', e => pageErrors.push(e.message))
     await page.goto(`${served.origin}/`)

@@ -10,7 +10,7 @@
  * (`apt-get update && apt-get install -y chromium`, as root).
  * `AEGIS_SKIP_BROWSER=1` skips it.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -23,7 +23,7 @@ import { WebSocketProvider } from 'aegis-replication/websocket'
 import type * as Aegis from '../../src/index.js'
 import type * as AegisWs from '../../adapters/websocket/index.js'
 import type * as AegisIdb from '../../adapters/indexeddb/index.js'
-import { bundleForPage, closeServer, launchChromium, serve } from './harness.js'
+import { closeServer, launchChromium, loopbackContext, servePage } from './harness.js'
 
 /** One user's doc, persistence and provider, and what the provider reported. */
 interface Session {
@@ -148,10 +148,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('two users sync a room t
   }
 
   const newContext = async (): Promise<BrowserContext> => {
-    const context = await browser!.newContext()
-    // loopback only: anything else is refused before it leaves the browser
-    await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
-    return context
+    return await loopbackContext(browser!)
   }
 
   const load = async (p: Page, reload = false): Promise<void> => {
@@ -210,12 +207,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('two users sync a room t
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'aegis-sync-browser-'))
     dataDir = join(dir, 'hub-data')
-    await bundleForPage({ core: 'aegis-replication', ws: 'aegis-replication/websocket', idb: 'aegis-replication/indexeddb' }, join(dir, 'bundle.js'))
-    await writeFile(join(dir, 'index.html'), PAGE)
-    const served = await serve({
-      '/': { path: join(dir, 'index.html'), type: 'text/html; charset=utf-8' },
-      '/bundle.js': { path: join(dir, 'bundle.js'), type: 'text/javascript; charset=utf-8' }
-    })
+    const served = await servePage(dir, PAGE, { core: 'aegis-replication', ws: 'aegis-replication/websocket', idb: 'aegis-replication/indexeddb' })
     server = served.server
     origin = served.origin
     await startHub()

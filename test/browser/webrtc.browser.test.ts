@@ -19,7 +19,7 @@
  * Tests only talk to 127.0.0.1. Needs `/usr/bin/chromium`;
  * `AEGIS_SKIP_BROWSER=1` skips it.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm } from 'node:fs/promises'
 import type { Server } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,7 +29,7 @@ import { silentLogger } from 'aegis-replication'
 import { createHub, type Hub } from 'aegis-replication/hub'
 import type * as Aegis from '../../src/index.js'
 import type * as AegisRtc from '../../adapters/webrtc/index.js'
-import { bundleForPage, closeServer, launchChromium, sdpAsEsm, serve, WEBRTC_LOOPBACK_ARGS } from './harness.js'
+import { closeServer, launchChromium, loopbackContext, sdpAsEsm, servePage, WEBRTC_LOOPBACK_ARGS } from './harness.js'
 
 interface Session {
   doc: Aegis.Doc
@@ -125,9 +125,8 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('WebRTC mesh between two
 
   /** A context of its own (separate storage), allowed loopback ICE candidates, and a page in it. */
   const newPeer = async (): Promise<Page> => {
-    const context = await browser!.newContext({ permissions: ['camera', 'microphone'] })
+    const context = await loopbackContext(browser!, { permissions: ['camera', 'microphone'] })
     contexts.push(context)
-    await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
     const page = await context.newPage()
     page.on('pageerror', e => pageErrors.push(e.message))
     await page.goto(`${origin}/`)
@@ -158,12 +157,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('WebRTC mesh between two
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'aegis-webrtc-browser-'))
     // webrtc-adapter is imported lazily: inline that import into the one page bundle
-    await bundleForPage({ core: 'aegis-replication', rtc: 'aegis-replication/webrtc' }, join(dir, 'bundle.js'), { inlineDynamicImports: true, plugins: [sdpAsEsm()] })
-    await writeFile(join(dir, 'index.html'), PAGE)
-    const served = await serve({
-      '/': { path: join(dir, 'index.html'), type: 'text/html; charset=utf-8' },
-      '/bundle.js': { path: join(dir, 'bundle.js'), type: 'text/javascript; charset=utf-8' }
-    })
+    const served = await servePage(dir, PAGE, { core: 'aegis-replication', rtc: 'aegis-replication/webrtc' }, { inlineDynamicImports: true, plugins: [sdpAsEsm()] })
     server = served.server
     origin = served.origin
     browser = await launchChromium(WEBRTC_LOOPBACK_ARGS)

@@ -26,7 +26,7 @@ import { WebSocketProvider } from 'aegis-replication/websocket'
 import type * as Aegis from '../../src/index.js'
 import type * as AegisWorker from '../../adapters/worker/index.js'
 import type * as AegisIdb from '../../adapters/indexeddb/index.js'
-import { bundleForPage, closeServer, launchChromium, serve } from './harness.js'
+import { bundleForPage, closeServer, launchChromium, loopbackContext, serve } from './harness.js'
 
 interface PageState {
   synced: boolean
@@ -175,8 +175,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('a doc shared by the tab
     origin = served.origin
     hub = await createHub({ port: 0, host: '127.0.0.1', dataDir: join(dir, 'hub-data'), logger: silentLogger, id: 'n1' })
     browser = await launchChromium()
-    context = await browser.newContext()
-    await context.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
+    context = await loopbackContext(browser)
   })
 
   afterEach(() => {
