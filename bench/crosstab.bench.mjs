@@ -13,27 +13,22 @@ import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { bundleForBrowser } from './browser-bundle.mjs'
+import { bundleForBrowser, CHROMIUM, CHROMIUM_BASE_ARGS } from './browser-bundle.mjs'
 import { chromium } from 'playwright-core'
 import { check, fmt, table, versionOf } from './util.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DIST = join(ROOT, 'dist')
-const CHROMIUM = '/usr/bin/chromium'
 const N = 1000
 const WARMUP = 100
 const ROUNDS = 3
 
 // see /work/shared/TOOLCHAIN.md
 const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--component-updater=url-source=http://127.0.0.1:9/',
+  ...CHROMIUM_BASE_ARGS,
   '--disable-renderer-backgrounding', '--disable-background-timer-throttling'
 ]
 
-/** Bundles `code` for the browser; `aegis-replication[/x]` is the built dist/ (one core copy). */
-const bundle = (code) => bundleForBrowser(code)
 
 
 const PAGE_JS = `
@@ -180,11 +175,9 @@ export async function run (_lib, { log = console.log } = {}) {
   }
   check(existsSync(CHROMIUM), `${CHROMIUM} exists (apt-get install chromium)`)
   const [aegis, yjs] = await Promise.all([
-    bundle("export { Doc } from 'aegis-replication'\nexport { BroadcastChannelProvider } from 'aegis-replication/broadcast-channel'"),
-    bundle("export * as Y from 'yjs'\nexport * as sync from 'y-protocols/sync'\nexport * as encoding from 'lib0/encoding'\nexport * as decoding from 'lib0/decoding'")
+    bundleForBrowser("export { Doc } from 'aegis-replication'\nexport { BroadcastChannelProvider } from 'aegis-replication/broadcast-channel'", { core: true }),
+    bundleForBrowser("export * as Y from 'yjs'\nexport * as sync from 'y-protocols/sync'\nexport * as encoding from 'lib0/encoding'\nexport * as decoding from 'lib0/decoding'")
   ])
-  check(aegis.modules.includes(join(DIST, 'index.js')), 'the aegis bundle contains dist/index.js')
-  check(!aegis.modules.some((m) => m.includes('/src/') && !m.includes('node_modules')), 'the aegis bundle has no src/ module')
 
   const server = await serve({
     '/': ['text/html; charset=utf-8', HTML],

@@ -11,27 +11,22 @@ import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { bundleForBrowser } from './browser-bundle.mjs'
+import { bundleForBrowser, CHROMIUM, CHROMIUM_BASE_ARGS } from './browser-bundle.mjs'
 import { chromium } from 'playwright-core'
 import { check, fmt, ms, table, versionOf } from './util.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DIST = join(ROOT, 'dist/index.js')
 const DIST_IDB = join(ROOT, 'dist/indexeddb.js')
-const CHROMIUM = '/usr/bin/chromium'
 const N = 10_000
 const ROUNDS = 3
 
 // see /work/shared/TOOLCHAIN.md; --expose-gc lets the page collect garbage before each timed load
 const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--component-updater=url-source=http://127.0.0.1:9/',
+  ...CHROMIUM_BASE_ARGS,
   '--js-flags=--expose-gc'
 ]
 
-/** Bundles the ES module `code` for the browser; 'aegis-replication' is the built dist/index.js (one core copy). */
-const bundle = (code) => bundleForBrowser(code)
 
 
 // The page: one module that runs a round of each library and hands back plain numbers.
@@ -210,12 +205,9 @@ export async function run (_lib, { log = console.log } = {}) {
   check(existsSync(CHROMIUM), `${CHROMIUM} exists (apt-get install chromium)`)
 
   const [aegis, yjs] = await Promise.all([
-    bundle(`export { Doc } from ${JSON.stringify(DIST)}\nexport { IndexedDBPersistence } from ${JSON.stringify(DIST_IDB)}`),
-    bundle("export * as Y from 'yjs'\nexport { IndexeddbPersistence, storeState } from 'y-indexeddb'")
+    bundleForBrowser(`export { Doc } from ${JSON.stringify(DIST)}\nexport { IndexedDBPersistence } from ${JSON.stringify(DIST_IDB)}`, { core: true }),
+    bundleForBrowser("export * as Y from 'yjs'\nexport { IndexeddbPersistence, storeState } from 'y-indexeddb'")
   ])
-  // one core: dist/index.js and its chunks, nothing from src/ or a second copy
-  check(aegis.modules.includes(DIST), 'the aegis bundle contains dist/index.js')
-  check(!aegis.modules.some((m) => m.includes('/src/') && !m.includes('node_modules')), 'the aegis bundle has no src/ module')
 
   const server = await serve({
     '/': ['text/html; charset=utf-8', HTML],

@@ -16,12 +16,11 @@ import { fork, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { bundleForBrowser } from './browser-bundle.mjs'
+import { bundleForBrowser, CHROMIUM, CHROMIUM_BASE_ARGS } from './browser-bundle.mjs'
 import { chromium } from 'playwright-core'
 import { check, fmt, ms, table, versionOf } from './util.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
-const CHROMIUM = '/usr/bin/chromium'
 const ENTRIES = 100
 const SYNC_ROUNDS = 9
 const UPDATES = 1000
@@ -31,9 +30,7 @@ const WARMUP_UPDATES = 50
 // (Chromium keeps only the last --disable-features, so Playwright's list is repeated), and
 // contexts with the camera/microphone permission
 const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync',
-  '--component-updater=url-source=http://127.0.0.1:9/',
+  ...CHROMIUM_BASE_ARGS,
   '--allow-loopback-in-peer-connection',
   '--disable-features=AvoidUnnecessaryBeforeUnloadCheckSync,DestroyProfileOnBrowserClose,HttpsUpgrades,HttpsFirstBalancedModeAutoEnable,LensOverlay,MediaRouter,PaintHolding,ThirdPartyStoragePartitioning,AvoidCorsURLLoaderRestartOnRedirect,TcpPortRandomizationWin,OptimizationHints,NetworkTimeServiceQuerying,AimEnabled,PreconnectToSearch,WebRtcHideLocalIpsWithMdns'
 ]
@@ -45,7 +42,7 @@ const CJS = {
 }
 
 /** Bundles `code` for the browser; 'aegis-replication[/x]' is the built dist/ (one core copy). */
-const bundle = async (code) => (await bundleForBrowser(code, { cjs: CJS })).code
+const bundle = async (code, core = false) => (await bundleForBrowser(code, { cjs: CJS, core })).code
 
 
 const PAGE_JS = `
@@ -185,7 +182,7 @@ const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.
 
 export const run = async () => {
   const [aegisJs, yjsJs] = await Promise.all([
-    bundle(`export * from 'aegis-replication'\nexport { WebRTCProvider } from 'aegis-replication/webrtc'`),
+    bundle(`export * from 'aegis-replication'\nexport { WebRTCProvider } from 'aegis-replication/webrtc'`, true),
     bundle(`export * as Y from 'yjs'\nexport { WebrtcProvider } from 'y-webrtc'`)
   ])
   const files = {
