@@ -6,7 +6,8 @@
  *
  * @module
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server, type Server as HttpServer, type ServerResponse } from 'node:http'
+import type { Server as HttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import type { Logger } from 'aegis-replication'
@@ -15,6 +16,7 @@ import { RoomStorage, roomDir } from './room-storage.js'
 import { HubRaftMember, type HubRaftOptions } from './raft-member.js'
 import { RAFT_PATH } from './peer-transport.js'
 import { jsonLineLogger } from './log.js'
+import type { HubLimits } from './limits.js'
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
@@ -48,10 +50,49 @@ export interface HubOptions {
   id?: string
   /** The other hubs of the Raft group: id → `ws://host:port`. @default {} (a group of one) */
   peers?: Record<string, string>
-  /** A secret the hubs of a group present to each other. */
+  /**
+   * The secret the hubs of one cluster share to authenticate each other
+   * (also `AEGIS_HUB_CLUSTER_SECRET` or `--cluster-secret-file` for the CLI).
+   * A hub with `peers` or `join` refuses to start without it.
+   */
+  clusterSecret?: string
+  /** @deprecated use `clusterSecret`; kept for one version, with a warning. */
   clusterToken?: string
+  /**
+   * Join an existing cluster through this member (`ws://host:port`) instead of
+   * bootstrapping one with `peers`: the hub learns the configuration and the
+   * cluster id from the group and catches up as a learner before it votes.
+   */
+  join?: string
   /** Raft timing (ms) and snapshot threshold (entries). */
   raft?: HubRaftOptions['raft']
+  /** What one client, one IP and the whole hub may use; each has a safe default. */
+  limits?: HubLimits
+  /**
+   * Origins (`https://app.example`) whose pages may open the hub's socket;
+   * `'*'` allows any. Checked on every upgrade that carries an `Origin`
+   * header (browsers); clients that send none are judged by `auth` alone.
+   * @default an origin whose host name is the one the client used to reach
+   * the hub (its `Host` header), or, while the hub listens on a loopback
+   * address, any loopback origin (`localhost`, `127.0.0.1`, `[::1]`, any port)
+   */
+  allowedOrigins?: readonly string[] | '*'
+  /**
+   * Let a hub on a non-loopback interface run without `auth`. Without it
+   * such a hub refuses to start (like Redis's protected mode).
+   * @default false
+   */
+  allowAnonymous?: boolean
+  /**
+   * Bearer token `/metrics`, `/metrics.json` and the details of `/healthz`
+   * need. Without it they answer only requests from a loopback address.
+   */
+  metricsToken?: string
+  /**
+   * Attach to this HTTP(S) server instead of listening on `port`/`host`
+   * (e.g. one that terminates TLS); the caller listens and closes it.
+   */
+  server?: HttpServer | HttpsServer
 }
 
 /** A running hub. */

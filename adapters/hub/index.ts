@@ -14,6 +14,7 @@
  */
 export { createHub } from './create-hub.js'
 export type { Hub, HubOptions, HubMetrics } from './create-hub.js'
+export type { HubLimits } from './limits.js'
 export { RoomStorage, roomDir } from './room-storage.js'
 export type { RoomStorageOptions } from './room-storage.js'
 export { runHubCli } from './cli.js'

@@ -83,7 +83,11 @@ export const KvStatus = {
   /** Not known to have happened: retry with the same session and seq (e.g. no leader yet). */
   Retry: 1,
   /** Refused for good (denied, malformed command, no Raft group on this hub); `reason` says why. */
-  Failed: 2
+  Failed: 2,
+  /** The command is over the group's entry size limit (`maxEntryBytes`); only this request fails. */
+  TooLarge: 3,
+  /** The client's session expired on the group: the request was not applied; start a new session. */
+  SessionExpired: 4
 } as const
 export type KvStatus = typeof KvStatus[keyof typeof KvStatus]
 
@@ -101,10 +105,14 @@ export type Access = typeof Access[keyof typeof Access]
 export const ErrorCode = {
   /** A frame could not be decoded. */
   BadMessage: 4400,
+  /** The token has expired: get a fresh one and join again (the provider retries with backoff). */
+  TokenExpired: 4401,
   /** The token does not allow this room. */
   Denied: 4403,
   /** A read-only client sent an update. */
   ReadOnly: 4405,
+  /** The client does not read what the hub sends: too many bytes queued for it (`maxQueuedBytes`). */
+  SlowConsumer: 4408,
   /** A frame or reassembled message is over the size limit. */
   TooLarge: 4413,
   /** Too many messages or bytes per second. */
@@ -112,7 +120,9 @@ export const ErrorCode = {
   /** The peer speaks another protocol version. */
   Version: 4426,
   /** Something failed on the hub (e.g. storage); retry later. */
-  Internal: 4500
+  Internal: 4500,
+  /** The hub is at a capacity limit (open rooms, connections); retry later, with backoff. */
+  Busy: 4503
 } as const
 export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
 
@@ -319,7 +329,7 @@ export const decodeMessage = (frame: Uint8Array): SyncMessage => decodeWith('syn
     case MessageType.KvResponse: {
       const id = readSeq(d, 'kv response id')
       const status = readUint8(d, 'kv status')
-      if (status > 2) throw new DecodeError(`unknown kv status ${status}`)
+      if (status > 4) throw new DecodeError(`unknown kv status ${status}`)
       return { type, room, id, status: status as KvStatus, result: readBytes(d, 'kv result'), reason: readLimitedString(d, 'kv reason', 1024) }
     }
     default:

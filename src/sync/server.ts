@@ -27,8 +27,12 @@ import type { HubRoom, RoomPeer } from './hub-room.js'
 import { SmallMap } from './small-map.js'
 import { SignalRelay } from './signal-relay.js'
 
-/** What `auth` answers for a token and a room. */
-export type AuthDecision = 'read' | 'write' | 'deny'
+/**
+ * What `auth` answers for a token and a room. `'expired'` denies like
+ * `'deny'` but tells the client (close code {@link ErrorCode.TokenExpired})
+ * that a fresh token may be let in, so it retries instead of giving up.
+ */
+export type AuthDecision = 'read' | 'write' | 'deny' | 'expired'
 
 /** Options of {@link SyncServer}. */
 export interface SyncServerOptions {
@@ -48,8 +52,31 @@ export interface SyncServerOptions {
   bytesPerSecond?: number
   /** Seconds of burst above the averages. @default 4 */
   burstSeconds?: number
-  /** Rooms one connection may join. @default 1000 */
+  /** Rooms one connection may join. @default 100 */
   maxRoomsPerConnection?: number
+  /** Rooms open (or opening) on the hub at once; a join past it gets `Busy` (4503). @default 10000 */
+  maxOpenRooms?: number
+  /** Messages per second all connections from one IP may send together. @default 2000 */
+  messagesPerSecondPerIp?: number
+  /** Bytes per second all connections from one IP may send together. @default 64 MiB */
+  bytesPerSecondPerIp?: number
+  /** Awareness client ids one connection may announce in one room. @default 16 */
+  maxPresencePerConnection?: number
+  /** Awareness states one room holds. @default 1000 */
+  maxPresencePerRoom?: number
+  /** Largest JSON presence state of one client, in bytes as re-encoded. @default 16 KiB */
+  maxPresenceStateBytes?: number
+  /**
+   * Bytes queued for a connection (its socket's `bufferedAmount`) before it
+   * is closed as a slow consumer (`SlowConsumer`, 4408). @default 64 MiB
+   */
+  maxQueuedBytes?: number
+  /** Bytes of partly received chunked messages one connection may hold. @default 64 MiB */
+  maxReassemblyBytesPerConnection?: number
+  /** Bytes of partly received chunked messages all connections may hold together. @default 256 MiB */
+  maxReassemblyBytes?: number
+  /** A chunked message not completed within this many ms is dropped and its sender closed. @default 30000 */
+  partialMessageTimeoutMs?: number
   /** Milliseconds. @default Date.now */
   now?: () => number
   /** @default silentLogger */
@@ -67,6 +94,8 @@ export interface ConnectionIO {
   send (frame: Uint8Array): void
   /** Close the socket with a WebSocket close code (4xxx) and a reason. */
   close (code: number, reason: string): void
+  /** Bytes sent but not yet written to the network (a `ws` socket has it); watched for slow consumers. */
+  readonly bufferedAmount?: number
 }
 
 /** Counters for metrics. */
@@ -377,13 +406,18 @@ export class SyncServer {
   }
 
   /** Asks `auth`; a failing or odd answer is `deny` (and the connection is told). */
-  private async decide (conn: ServerConnection, room: string, token: string): Promise<AuthDecision> {
+  private async decide (conn: ServerConnection, room: string, token: string): Promise<'read' | 'write' | 'deny'> {
     let decision: AuthDecision
     try {
       decision = this.options.auth === undefined ? 'write' : await this.options.auth(token, room)
     } catch (err) {
       this.logger.error('auth failed', { room, connection: conn.id, error: String(err) })
       decision = 'deny'
+    }
+    if (decision === 'expired') {
+      this.logger.info('join denied: token expired', { room, connection: conn.id })
+      conn.send({ type: MessageType.Error, room, code: ErrorCode.TokenExpired, reason: `the token for room ${JSON.stringify(room)} has expired; join again with a fresh one` })
+      return 'deny'
     }
     if (decision !== 'read' && decision !== 'write') {
       this.logger.info('join denied', { room, connection: conn.id })
