@@ -2,13 +2,16 @@
  * The hub (Node): a WebSocket endpoint on `ws` that relays and stores rooms.
  * Rooms load lazily from `dataDir` when a client joins and unload after
  * `idleMs` without members, so a hub holds many rooms in bounded memory.
- * `GET /healthz` answers `{ status: 'ok' }`, `GET /metrics` the counters.
+ * `GET /healthz` answers `{ status }` (503 when a room's storage failed),
+ * `GET /metrics` Prometheus text and `GET /metrics.json` the counters.
+ * Sockets are checked before they cost anything (header timeout, origin,
+ * connection caps; see upgrade-guard.ts) and pinged while open.
  *
  * @module
  */
-import { createServer, type IncomingMessage, type Server, type Server as HttpServer, type ServerResponse } from 'node:http'
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
-import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
 import { WebSocketServer, type RawData, type WebSocket } from 'ws'
 import type { Logger } from 'aegis-replication'
 import { type AuthDecision, DEFAULT_MAX_FRAME_BYTES, HubRoom, type ServerConnection, SyncServer } from 'aegis-replication/sync'
@@ -17,6 +20,12 @@ import { HubRaftMember, type HubRaftOptions } from './raft-member.js'
 import { RAFT_PATH } from './peer-transport.js'
 import { jsonLineLogger } from './log.js'
 import type { HubLimits } from './limits.js'
+import { driverLimits, syncLimits } from './driver-limits.js'
+import { clientIp, isLoopback, originAllowed } from './origin.js'
+import { checkProtectedMode } from './protected-mode.js'
+import { serveHubRoute } from './http-routes.js'
+import { createPromMetrics } from './prom-metrics.js'
+import { HeaderGuard, IpCounter, refuseUpgrade } from './upgrade-guard.js'
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
@@ -91,22 +100,40 @@ export interface HubOptions {
   /**
    * Attach to this HTTP(S) server instead of listening on `port`/`host`
    * (e.g. one that terminates TLS); the caller listens and closes it.
+   * The hub handles every upgrade on it and answers `/healthz`, `/metrics`,
+   * `/metrics.json` (and other paths with 404 only when the server had no
+   * `request` listener of its own); `close()` removes the hub's listeners
+   * and closes its sockets, not the server. Protected mode: unless the
+   * server already listens on a loopback address, the hub needs `auth` or
+   * `allowAnonymous`.
    */
   server?: HttpServer | HttpsServer
+  /**
+   * Take the client's IP from the last hop of `X-Forwarded-For` (set by the
+   * reverse proxy in front of the hub) for per-IP limits and the metrics'
+   * loopback check. Without it every client behind a proxy shares the
+   * proxy's IP (`req.socket.remoteAddress`), and a request carrying
+   * forwarding headers never counts as local. Turn on only when a proxy
+   * you run sets the header.
+   * @default false
+   */
+  trustProxy?: boolean
 }
+
 
 /** A running hub. */
 export interface Hub {
+  /** The port the hub's server listens on (0 while an attached `server` does not listen yet). */
   readonly port: number
-  /** `ws://host:port` */
+  /** `ws://host:port` (`wss://` on an attached HTTPS server) */
   readonly url: string
-  /** Counters, as served on `/metrics`. */
+  /** Counters, as served on `/metrics.json`. */
   metrics (): HubMetrics
   /** Stops accepting, closes every socket, flushes and closes every room. */
   close (): Promise<void>
 }
 
-/** What `/metrics` reports. */
+/** What `/metrics.json` reports. */
 export interface HubMetrics {
   rooms: number
   connections: number
@@ -126,17 +153,25 @@ const raftStatus = (m: HubRaftMember): NonNullable<HubMetrics['raft']> => {
   return { id: s.id, role: s.role, leader: s.leaderId ?? null, term: s.term, commit: s.commit, applied: s.applied, snapshotIndex: s.snapshotIndex, voters: s.conf.voters }
 }
 
-/** Starts a hub; resolves once it listens. */
+/** `HubRoom.failure`: set once the room's storage failed (it then refuses writes). */
+const failureOf = (room: HubRoom): Error | undefined => (room as { failure?: Error }).failure
+
+/** Starts a hub; resolves once it listens (at once with `server`). Throws `HubConfigError` in protected mode. */
 export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   const host = options.host ?? '127.0.0.1'
+  checkProtectedMode({ host, hasAuth: options.auth !== undefined, allowAnonymous: options.allowAnonymous === true, server: options.server })
   const dataDir = options.dataDir ?? './.aegis-data'
   const idleMs = options.idleMs ?? 30_000
   const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES
   const logger = options.logger ?? jsonLineLogger('info')
+  const limits = driverLimits(options.limits)
+  const trustProxy = options.trustProxy === true
   const started = Date.now()
   const open = new Map<string, OpenRoom>()
   const totals = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 }
   const conns = new Map<WebSocket, ServerConnection>()
+  const ipOf = new Map<WebSocket, string>()
+  const perIp = new IpCounter()
   let closing = false
 
   const unloading = new Map<string, Promise<void>>()
@@ -161,11 +196,29 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   }
   const raftMember = member
 
+  const traffic = (): typeof totals => {
+    const live = { ...totals }
+    for (const c of conns.values()) {
+      live.bytesIn += c.stats.bytesIn; live.bytesOut += c.stats.bytesOut
+      live.framesIn += c.stats.framesIn; live.framesOut += c.stats.framesOut
+    }
+    return live
+  }
+  const failedRooms = (): string[] => [...open.values()].filter(o => failureOf(o.room) !== undefined).map(o => o.room.name)
+  const prom = createPromMetrics({
+    connections: () => conns.size,
+    rooms: () => open.size,
+    traffic,
+    reassemblyBytes: () => { const n = (sync as { reassemblyBytes?: unknown }).reassemblyBytes; return typeof n === 'number' ? n : undefined },
+    failedRooms: () => failedRooms().length,
+    raft: () => raftMember === undefined ? undefined : raftStatus(raftMember)
+  })
+
   const sync = new SyncServer({
+    ...syncLimits(options.limits, options.messagesPerSecond),
     auth: options.auth,
     kv: raftMember === undefined ? undefined : raftMember.handle,
     maxFrameBytes,
-    messagesPerSecond: options.messagesPerSecond,
     logger,
     openRoom: async (name) => {
       const o = open.get(name)
@@ -175,6 +228,7 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       const room = new HubRoom(name, storage.doc, storage, { logger })
       open.set(name, { room, storage })
       const { records, tornBytesDropped } = storage.recovery
+      if (tornBytesDropped > 0) prom.damaged('torn-tail')
       logger.info('room loaded', { room: name, records, tornBytesDropped })
       return room
     },
@@ -189,46 +243,81 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
     }
   })
 
-  const metrics = (): HubMetrics => {
-    const live = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 }
-    for (const c of conns.values()) {
-      live.bytesIn += c.stats.bytesIn; live.bytesOut += c.stats.bytesOut
-      live.framesIn += c.stats.framesIn; live.framesOut += c.stats.framesOut
-    }
-    return {
-      rooms: open.size,
-      connections: conns.size,
-      bytesIn: totals.bytesIn + live.bytesIn,
-      bytesOut: totals.bytesOut + live.bytesOut,
-      framesIn: totals.framesIn + live.framesIn,
-      framesOut: totals.framesOut + live.framesOut,
-      uptimeMs: Date.now() - started,
-      ...(raftMember === undefined ? {} : { raft: raftStatus(raftMember) })
-    }
-  }
+  const metrics = (): HubMetrics => ({
+    rooms: open.size,
+    connections: conns.size,
+    ...traffic(),
+    uptimeMs: Date.now() - started,
+    ...(raftMember === undefined ? {} : { raft: raftStatus(raftMember) })
+  })
 
-  const http: Server = createServer((req, res) => {
+  const own = options.server === undefined
+  const http: HttpServer | HttpsServer = options.server ?? createServer({
+    // Node checks these only every connectionsCheckingInterval; the guard below is exact
+    headersTimeout: limits.headerTimeoutMs,
+    requestTimeout: Math.max(limits.headerTimeoutMs, 30_000),
+    connectionsCheckingInterval: Math.min(1000, limits.headerTimeoutMs)
+  })
+  // raw sockets: every WebSocket plus room for HTTP requests in flight
+  if (own) http.maxConnections = limits.maxConnections + 1024
+  const secure = typeof (http as { setSecureContext?: unknown }).setSecureContext === 'function'
+  const answersAll = own || http.listenerCount('request') === 0
+  const guard = new HeaderGuard(limits.headerTimeoutMs, trustProxy ? 0 : limits.maxConnectionsPerIp)
+  const routes = {
+    metricsToken: options.metricsToken, trustProxy, dataDir, failedRooms, json: metrics,
+    closing: () => closing,
+    prometheus: prom.text
+  }
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    guard.settled(req.socket)
     void (async () => {
       if (options.http !== undefined && await options.http(req, res)) return
-      const path = (req.url ?? '/').split('?')[0]
-      if (req.method === 'GET' && path === '/healthz') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ status: closing ? 'closing' : 'ok' }))
-      } else if (req.method === 'GET' && path === '/metrics') {
-        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(metrics()))
-      } else {
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the hub serves WebSocket connections, /healthz and /metrics\n')
-      }
+      if (await serveHubRoute(req, res, routes)) return
+      if (!answersAll) return // the attached server's own listeners answer it
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: the hub serves WebSocket connections, /healthz, /metrics and /metrics.json\n')
     })().catch(err => {
       logger.error('http handler failed', { url: req.url, error: String(err) })
       if (!res.headersSent) res.writeHead(500).end()
     })
-  })
+  }
 
   // ws refuses frames over maxPayload itself (close 1009) before we see them
-  const wss = new WebSocketServer({ server: http, maxPayload: maxFrameBytes + 64 })
-  // ws re-emits the HTTP server's errors (a taken port): listen() below rejects with them
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes + 64 })
   wss.on('error', (err) => { logger.debug('websocket server error', { error: err.message }) })
+
+  /** Upgrades are checked before `ws` sees them: a refusal costs one short HTTP answer. */
+  const refusal = (req: IncomingMessage, ip: string): [number, string] | undefined => {
+    if (closing) return [503, 'the hub is shutting down']
+    const origin = req.headers.origin
+    if (origin !== undefined) {
+      const a = http.address()
+      const loopbackHub = own ? isLoopback(host) : a !== null && typeof a === 'object' && isLoopback(a.address)
+      if (!originAllowed({ origin, host: req.headers.host, loopbackHub, allowed: options.allowedOrigins })) {
+        return [403, `origin ${origin} may not open this hub's socket (see allowedOrigins / --allowed-origins)`]
+      }
+    }
+    if (conns.size >= limits.maxConnections) return [503, 'the hub is at its connection limit; retry later']
+    if (perIp.get(ip) >= limits.maxConnectionsPerIp) return [429, 'too many connections from this address']
+    return undefined
+  }
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    guard.settled(socket)
+    if ((req.url ?? '/').split('?')[0] !== RAFT_PATH) {
+      const ip = clientIp(req, trustProxy)
+      const refused = refusal(req, ip)
+      if (refused !== undefined) {
+        const [status, reason] = refused
+        prom.refused(status, status === 403 ? 'origin' : status === 429 ? 'per-ip' : closing ? 'closing' : 'connections')
+        logger.warn('upgrade refused', { ip, status, reason, origin: req.headers.origin })
+        refuseUpgrade(socket, status, reason)
+        return
+      }
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
+  }
+
   let nextId = 0
+  const unanswered = new Set<WebSocket>()
   function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
     const conn = conns.get(this)
     if (conn === undefined) return
@@ -242,12 +331,17 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
     const s = conn.stats
     totals.bytesIn += s.bytesIn; totals.bytesOut += s.bytesOut; totals.framesIn += s.framesIn; totals.framesOut += s.framesOut
     conns.delete(this)
+    unanswered.delete(this)
+    const ip = ipOf.get(this)
+    if (ip !== undefined) { perIp.remove(ip); ipOf.delete(this) }
     conn.disconnected()
+    prom.closed(code)
     logger.info('connection closed', { connection: conn.id, code, rooms: conn.roomNames.length })
   }
   function onError (this: WebSocket, err: Error): void {
     logger.warn('connection error', { connection: conns.get(this)?.id, error: err.message })
   }
+  function onPong (this: WebSocket): void { unanswered.delete(this) }
   wss.on('connection', (ws, req) => {
     const url = new URL(req.url ?? '/', 'http://hub')
     if (url.pathname === RAFT_PATH) {
@@ -261,37 +355,79 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       raftMember.transport.accept(ws, from as string)
       return
     }
-    const id = `c${++nextId}@${req.socket.remoteAddress ?? '?'}`
+    const ip = clientIp(req, trustProxy)
+    const id = `c${++nextId}@${ip}`
     ws.binaryType = 'nodebuffer'
-    // the socket itself is the connection's I/O (send, close): no wrapper per connection
-    const conn = sync.connect(id, ws)
+    // the socket itself is the connection's I/O (send, close, bufferedAmount): no wrapper, no copy per message
+    const conn = sync.connect(id, ws, { ip })
     conns.set(ws, conn)
+    ipOf.set(ws, ip)
+    perIp.add(ip)
     logger.info('connection opened', { connection: id })
     // shared listeners (`this` is the socket): no closures per connection
     ws.on('message', onMessage)
     ws.on('close', onClose)
     ws.on('error', onError)
+    ws.on('pong', onPong)
   })
 
-  try {
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject)
-      http.listen(options.port ?? 4444, host, () => { http.off('error', reject); resolve() })
-    })
-  } catch (err) {
-    await raftMember?.close()
-    throw err
+  // a socket that did not answer the previous ping is gone (or not reading): drop it
+  const pinger = setInterval(() => {
+    for (const ws of conns.keys()) {
+      if (unanswered.has(ws)) {
+        logger.info('connection timed out', { connection: conns.get(ws)?.id, reason: 'no pong' })
+        ws.terminate()
+        continue
+      }
+      unanswered.add(ws)
+      ws.ping()
+    }
+  }, limits.pingIntervalMs)
+  pinger.unref?.()
+  // expired partial (chunked) messages: dropped by the sync server once it sweeps
+  const sweeper = setInterval(() => {
+    const s = sync as { sweep?: () => void }
+    if (typeof s.sweep === 'function') s.sweep()
+  }, 1000)
+  sweeper.unref?.()
+
+  http.on('connection', guard.accepted)
+  http.on('request', onRequest)
+  http.on('upgrade', onUpgrade)
+  const detach = (): void => {
+    clearInterval(pinger); clearInterval(sweeper); guard.close()
+    http.off('connection', guard.accepted); http.off('request', onRequest); http.off('upgrade', onUpgrade)
   }
-  const port = (http.address() as AddressInfo).port
-  logger.info('hub listening', { url: `ws://${host}:${port}`, dataDir })
+
+  if (own) {
+    try {
+      await new Promise<void>((resolve, reject) => {
+        http.once('error', reject)
+        http.listen(options.port ?? 4444, host, () => { http.off('error', reject); resolve() })
+      })
+    } catch (err) {
+      detach()
+      await raftMember?.close()
+      throw err
+    }
+  }
+  const address = (): { host: string, port: number } => {
+    const a = http.address()
+    if (own || a === null || typeof a !== 'object') return { host, port: a !== null && typeof a === 'object' ? a.port : 0 }
+    const h = a.address === '::' || a.address === '0.0.0.0' ? 'localhost' : a.address
+    return { host: h.includes(':') ? `[${h}]` : h, port: a.port }
+  }
+  const url = (): string => { const a = address(); return `${secure ? 'wss' : 'ws'}://${a.host}:${a.port}` }
+  logger.info('hub listening', { url: url(), dataDir, attached: !own })
 
   return {
-    port,
-    url: `ws://${host}:${port}`,
+    get port () { return address().port },
+    get url () { return url() },
     metrics,
     close: async () => {
       if (closing) return
       closing = true
+      detach()
       for (const ws of conns.keys()) ws.close(1001, 'hub shutting down')
       // the peer hubs' sockets too: the ws server's close waits for every socket
       await raftMember?.close()
@@ -299,11 +435,13 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       for (const ws of conns.keys()) ws.terminate()
       for (const o of open.values()) clearTimeout(o.idle)
       await Promise.all([...open.keys()].map(unload))
-      const httpClosed = new Promise<void>(resolve => http.close(() => resolve()))
-      // close() waits for every HTTP connection to end: a request still arriving, or a slow
-      // `http` route, would hold it (until Node's headersTimeout/requestTimeout, or forever)
-      http.closeAllConnections?.()
-      await httpClosed
+      if (own) {
+        const httpClosed = new Promise<void>(resolve => http.close(() => resolve()))
+        // close() waits for every HTTP connection to end: a request still arriving, or a slow
+        // `http` route, would hold it (until Node's headersTimeout/requestTimeout, or forever)
+        http.closeAllConnections?.()
+        await httpClosed
+      }
       logger.info('hub closed', {})
     }
   }

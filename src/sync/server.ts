@@ -351,7 +351,7 @@ export class SyncServer {
   get roomNames (): string[] { return [...this.rooms.keys()] }
 
   /** A new client connection. */
-  connect (id: string, io: ConnectionIO): ServerConnection {
+  connect (id: string, io: ConnectionIO, _opts?: { ip?: string }): ServerConnection {
     const c = new ServerConnection(this, id, io)
     this.connections.add(c)
     return c

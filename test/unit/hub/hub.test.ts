@@ -79,7 +79,7 @@ describe('hub', () => {
     expect(da.toJSON()).toEqual({ tasks: { t1: { title: 'ship' } }, votes: 3 })
     const base = `http://127.0.0.1:${hub.port}`
     expect(await (await fetch(`${base}/healthz`)).json()).toEqual({ status: 'ok' })
-    const m = await (await fetch(`${base}/metrics`)).json() as Record<string, number>
+    const m = await (await fetch(`${base}/metrics.json`)).json() as Record<string, number>
     expect(m.rooms).toBe(1)
     expect(m.connections).toBe(2)
     expect(m.bytesIn).toBeGreaterThan(0)
