@@ -153,8 +153,14 @@ const raftStatus = (m: HubRaftMember): NonNullable<HubMetrics['raft']> => {
   return { id: s.id, role: s.role, leader: s.leaderId ?? null, term: s.term, commit: s.commit, applied: s.applied, snapshotIndex: s.snapshotIndex, voters: s.conf.voters }
 }
 
-/** `HubRoom.failure`: set once the room's storage failed (it then refuses writes). */
-const failureOf = (room: HubRoom): Error | undefined => (room as { failure?: Error }).failure
+/**
+ * `HubRoom.failure`: set once the room's storage failed (it then refuses
+ * writes). Until that getter lands, the room's private `failed` field.
+ */
+const failureOf = (room: HubRoom): Error | undefined => {
+  const r = room as unknown as { failure?: Error, failed?: Error }
+  return r.failure ?? r.failed
+}
 
 /** Starts a hub; resolves once it listens (at once with `server`). Throws `HubConfigError` in protected mode. */
 export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
