@@ -93,7 +93,7 @@ const freePort = () => new Promise((resolve, reject) => {
 })
 
 const metricsOf = async (port) => {
-  try { return (await (await fetch(`http://127.0.0.1:${port}/metrics`)).json()).raft } catch { return undefined }
+  try { return (await (await fetch(`http://127.0.0.1:${port}/metrics.json`)).json()).raft } catch { return undefined }
 }
 
 /** Three aegis-hub processes forming one group; resolves when one leads. */
