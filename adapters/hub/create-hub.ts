@@ -12,20 +12,21 @@
 import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from 'node:http'
 import type { Server as HttpsServer } from 'node:https'
 import type { Duplex } from 'node:stream'
-import { WebSocketServer, type RawData, type WebSocket } from 'ws'
+import { WebSocketServer } from 'ws'
 import type { Logger } from 'aegis-replication'
-import { type AuthDecision, DEFAULT_MAX_FRAME_BYTES, HubRoom, type ServerConnection, SyncServer } from 'aegis-replication/sync'
+import { type AuthDecision, DEFAULT_MAX_FRAME_BYTES, HubRoom, SyncServer } from 'aegis-replication/sync'
 import { RoomStorage, roomDir } from './room-storage.js'
 import { HubRaftMember, type HubRaftOptions } from './raft-member.js'
 import { RAFT_PATH } from './peer-transport.js'
 import { jsonLineLogger } from './log.js'
 import type { HubLimits } from './limits.js'
 import { driverLimits, syncLimits } from './driver-limits.js'
-import { clientIp, isLoopback, originAllowed } from './origin.js'
+import { isLoopback } from './origin.js'
 import { checkProtectedMode } from './protected-mode.js'
 import { serveHubRoute } from './http-routes.js'
 import { createPromMetrics } from './prom-metrics.js'
-import { HeaderGuard, IpCounter, refuseUpgrade } from './upgrade-guard.js'
+import { HeaderGuard } from './upgrade-guard.js'
+import { ClientSockets } from './client-sockets.js'
 
 /** Options of {@link createHub}. */
 export interface HubOptions {
@@ -174,10 +175,6 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   const trustProxy = options.trustProxy === true
   const started = Date.now()
   const open = new Map<string, OpenRoom>()
-  const totals = { bytesIn: 0, bytesOut: 0, framesIn: 0, framesOut: 0 }
-  const conns = new Map<WebSocket, ServerConnection>()
-  const ipOf = new Map<WebSocket, string>()
-  const perIp = new IpCounter()
   let closing = false
 
   const unloading = new Map<string, Promise<void>>()
@@ -202,19 +199,11 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   }
   const raftMember = member
 
-  const traffic = (): typeof totals => {
-    const live = { ...totals }
-    for (const c of conns.values()) {
-      live.bytesIn += c.stats.bytesIn; live.bytesOut += c.stats.bytesOut
-      live.framesIn += c.stats.framesIn; live.framesOut += c.stats.framesOut
-    }
-    return live
-  }
   const failedRooms = (): string[] => [...open.values()].filter(o => failureOf(o.room) !== undefined).map(o => o.room.name)
   const prom = createPromMetrics({
-    connections: () => conns.size,
+    connections: () => clients.size,
     rooms: () => open.size,
-    traffic,
+    traffic: () => clients.traffic(),
     reassemblyBytes: () => { const n = (sync as { reassemblyBytes?: unknown }).reassemblyBytes; return typeof n === 'number' ? n : undefined },
     failedRooms: () => failedRooms().length,
     raft: () => raftMember === undefined ? undefined : raftStatus(raftMember)
@@ -251,8 +240,8 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
 
   const metrics = (): HubMetrics => ({
     rooms: open.size,
-    connections: conns.size,
-    ...traffic(),
+    connections: clients.size,
+    ...clients.traffic(),
     uptimeMs: Date.now() - started,
     ...(raftMember === undefined ? {} : { raft: raftStatus(raftMember) })
   })
@@ -291,63 +280,20 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   const wss = new WebSocketServer({ noServer: true, maxPayload: maxFrameBytes + 64 })
   wss.on('error', (err) => { logger.debug('websocket server error', { error: err.message }) })
 
-  /** Upgrades are checked before `ws` sees them: a refusal costs one short HTTP answer. */
-  const refusal = (req: IncomingMessage, ip: string): [number, string] | undefined => {
-    if (closing) return [503, 'the hub is shutting down']
-    const origin = req.headers.origin
-    if (origin !== undefined) {
+  const clients = new ClientSockets({
+    sync, logger, limits, trustProxy, allowedOrigins: options.allowedOrigins, prom,
+    closing: () => closing,
+    loopbackHub: () => {
       const a = http.address()
-      const loopbackHub = own ? isLoopback(host) : a !== null && typeof a === 'object' && isLoopback(a.address)
-      if (!originAllowed({ origin, host: req.headers.host, loopbackHub, allowed: options.allowedOrigins })) {
-        return [403, `origin ${origin} may not open this hub's socket (see allowedOrigins / --allowed-origins)`]
-      }
+      return own ? isLoopback(host) : a !== null && typeof a === 'object' && isLoopback(a.address)
     }
-    if (conns.size >= limits.maxConnections) return [503, 'the hub is at its connection limit; retry later']
-    if (perIp.get(ip) >= limits.maxConnectionsPerIp) return [429, 'too many connections from this address']
-    return undefined
-  }
+  })
+  /** Upgrades are checked before `ws` sees them: a refusal costs one short HTTP answer. */
   const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     guard.settled(socket)
-    if ((req.url ?? '/').split('?')[0] !== RAFT_PATH) {
-      const ip = clientIp(req, trustProxy)
-      const refused = refusal(req, ip)
-      if (refused !== undefined) {
-        const [status, reason] = refused
-        prom.refused(status, status === 403 ? 'origin' : status === 429 ? 'per-ip' : closing ? 'closing' : 'connections')
-        logger.warn('upgrade refused', { ip, status, reason, origin: req.headers.origin })
-        refuseUpgrade(socket, status, reason)
-        return
-      }
-    }
+    if ((req.url ?? '/').split('?')[0] !== RAFT_PATH && !clients.admit(req, socket)) return
     wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req))
   }
-
-  let nextId = 0
-  const unanswered = new Set<WebSocket>()
-  function onMessage (this: WebSocket, data: RawData, isBinary: boolean): void {
-    const conn = conns.get(this)
-    if (conn === undefined) return
-    if (!isBinary) { conn.receive(new Uint8Array(0)); return } // text frames are malformed
-    const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
-    conn.receive(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength))
-  }
-  function onClose (this: WebSocket, code: number): void {
-    const conn = conns.get(this)
-    if (conn === undefined) return
-    const s = conn.stats
-    totals.bytesIn += s.bytesIn; totals.bytesOut += s.bytesOut; totals.framesIn += s.framesIn; totals.framesOut += s.framesOut
-    conns.delete(this)
-    unanswered.delete(this)
-    const ip = ipOf.get(this)
-    if (ip !== undefined) { perIp.remove(ip); ipOf.delete(this) }
-    conn.disconnected()
-    prom.closed(code)
-    logger.info('connection closed', { connection: conn.id, code, rooms: conn.roomNames.length })
-  }
-  function onError (this: WebSocket, err: Error): void {
-    logger.warn('connection error', { connection: conns.get(this)?.id, error: err.message })
-  }
-  function onPong (this: WebSocket): void { unanswered.delete(this) }
   wss.on('connection', (ws, req) => {
     const url = new URL(req.url ?? '/', 'http://hub')
     if (url.pathname === RAFT_PATH) {
@@ -361,35 +307,9 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       raftMember.transport.accept(ws, from as string)
       return
     }
-    const ip = clientIp(req, trustProxy)
-    const id = `c${++nextId}@${ip}`
-    ws.binaryType = 'nodebuffer'
-    // the socket itself is the connection's I/O (send, close, bufferedAmount): no wrapper, no copy per message
-    const conn = sync.connect(id, ws, { ip })
-    conns.set(ws, conn)
-    ipOf.set(ws, ip)
-    perIp.add(ip)
-    logger.info('connection opened', { connection: id })
-    // shared listeners (`this` is the socket): no closures per connection
-    ws.on('message', onMessage)
-    ws.on('close', onClose)
-    ws.on('error', onError)
-    ws.on('pong', onPong)
+    clients.accept(ws, req)
   })
 
-  // a socket that did not answer the previous ping is gone (or not reading): drop it
-  const pinger = setInterval(() => {
-    for (const ws of conns.keys()) {
-      if (unanswered.has(ws)) {
-        logger.info('connection timed out', { connection: conns.get(ws)?.id, reason: 'no pong' })
-        ws.terminate()
-        continue
-      }
-      unanswered.add(ws)
-      ws.ping()
-    }
-  }, limits.pingIntervalMs)
-  pinger.unref?.()
   // expired partial (chunked) messages: dropped by the sync server once it sweeps
   const sweeper = setInterval(() => {
     const s = sync as { sweep?: () => void }
@@ -401,7 +321,7 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   http.on('request', onRequest)
   http.on('upgrade', onUpgrade)
   const detach = (): void => {
-    clearInterval(pinger); clearInterval(sweeper); guard.close()
+    clients.stop(); clearInterval(sweeper); guard.close()
     http.off('connection', guard.accepted); http.off('request', onRequest); http.off('upgrade', onUpgrade)
   }
 
@@ -434,11 +354,11 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       if (closing) return
       closing = true
       detach()
-      for (const ws of conns.keys()) ws.close(1001, 'hub shutting down')
+      clients.closeAll(1001, 'hub shutting down')
       // the peer hubs' sockets too: the ws server's close waits for every socket
       await raftMember?.close()
       await new Promise<void>(resolve => wss.close(() => resolve()))
-      for (const ws of conns.keys()) ws.terminate()
+      clients.terminateAll()
       for (const o of open.values()) clearTimeout(o.idle)
       await Promise.all([...open.keys()].map(unload))
       if (own) {
