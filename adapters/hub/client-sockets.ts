@@ -55,7 +55,8 @@ export class ClientSockets {
       const conn = conns.get(this)
       if (conn === undefined) return
       if (!isBinary) { conn.receive(new Uint8Array(0)); return } // text frames are malformed
-      const buf = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as ArrayBuffer)
+      // binaryType 'nodebuffer': a Buffer, passed on as a view (Buffer.from(buffer) would copy every message)
+      const buf = Buffer.isBuffer(data) ? data : Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data)
       conn.receive(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength))
     }
     this.onClose = function (code) {
