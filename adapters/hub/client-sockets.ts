@@ -74,10 +74,16 @@ export class ClientSockets {
     }
     this.onError = function (err) { logger.warn('connection error', { connection: conns.get(this)?.id, error: err.message }) }
     this.onPong = function () { unanswered.delete(this) }
-    // a socket that did not answer the previous ping is gone (or not reading): drop it
+    // a socket that did not answer the previous ping is gone (or not reading): drop it; after a
+    // stall of this process (timers ran late, pongs may be unread) judge at the next tick instead
+    const every = o.limits.pingIntervalMs
+    let last = Date.now()
     this.pinger = setInterval(() => {
+      const now = Date.now()
+      const stalled = now - last > every * 1.5
+      last = now
       for (const [ws, conn] of conns) {
-        if (unanswered.has(ws)) {
+        if (unanswered.has(ws) && !stalled) {
           logger.info('connection timed out', { connection: conn.id, reason: 'no pong since the last ping' })
           ws.terminate()
           continue
@@ -85,7 +91,7 @@ export class ClientSockets {
         unanswered.add(ws)
         ws.ping()
       }
-    }, o.limits.pingIntervalMs)
+    }, every)
     this.pinger.unref?.()
   }
 

@@ -67,14 +67,14 @@ describe('hub limits', () => {
   })
 
   it('pings every socket and closes one that does not answer; one that answers stays', async () => {
-    const hub = await startHub({ limits: { pingIntervalMs: 100 } })
+    const hub = await startHub({ limits: { pingIntervalMs: 400 } })
     const mute = await openSocket(hub.url, { autoPong: false })
     const live = await openSocket(hub.url)
     let pings = 0
     live.on('ping', () => { pings++ })
     const code = await closed(mute)
     expect(code).toBe(1006) // terminated, no close handshake
-    await until(() => pings >= 4, 'four pings on the live socket', 20_000)
+    await until(() => pings >= 4, 'four pings on the live socket', 30_000)
     expect(live.readyState).toBe(live.OPEN)
     await until(() => hub.metrics().connections === 1, 'the hub to drop the mute socket', 20_000)
   })
