@@ -41,6 +41,15 @@ describe('hub limits', () => {
     expect((await fetch(`http://127.0.0.1:${hub.port}/healthz`)).status).toBe(200)
   })
 
+  it('lets one IP hold at most maxConnectionsPerIp unfinished requests; a complete request still gets in', async () => {
+    const hub = await startHub({ limits: { headerTimeoutMs: 120_000, maxConnectionsPerIp: 50 } })
+    const attackers: Array<ReturnType<typeof slowloris>> = []
+    for (let i = 0; i < 100; i++) attackers.push(slowloris(hub.port, 1000))
+    await until(() => attackers.filter(s => s.closed()).length >= 50, 'the oldest 50 to be closed', 20_000)
+    expect((await fetch(`http://127.0.0.1:${hub.port}/healthz`)).status).toBe(200) // a complete request still gets in
+    expect(await upgradeStatus(hub.url)).toBe('open')
+  })
+
   it('refuses upgrades past maxConnections with 503 and past maxConnectionsPerIp with 429, before upgrading', async () => {
     const full = await startHub({ limits: { maxConnections: 2 } })
     await openSocket(full.url); await openSocket(full.url)
