@@ -119,9 +119,10 @@ const listSegments = async (dir: string): Promise<Found[]> => {
  * Recovers the log in `dir` (which exists); see the module documentation.
  *
  * @throws {StorageError} on corruption anywhere but a torn tail, naming the
- * file and offset, and on I/O failure.
+ * file and offset, and on I/O failure. `afterRepair`: segments were just set
+ * aside (`repair-damage`), so none after the snapshot is already reported.
  */
-export const recover = async (dir: string, maxRecordBytes: number, fsync: boolean): Promise<RecoveredLog> => {
+export const recover = async (dir: string, maxRecordBytes: number, fsync: boolean, afterRepair = false): Promise<RecoveredLog> => {
   await removeSnapshotTemp(dir)
   const snapshotIndex = (await readSnapshotFile(dir, false))?.header.index ?? 0
   const found = await listSegments(dir)
@@ -139,7 +140,7 @@ export const recover = async (dir: string, maxRecordBytes: number, fsync: boolea
   let repair: Inspected['repair']
   let damaged: string | undefined
   let damage: WalDamage | undefined
-  if (found.length === 0 && snapshotIndex > 0) {
+  if (found.length === 0 && snapshotIndex > 0 && !afterRepair) {
     // compaction always leaves a segment for the records after the snapshot
     damage = addDamage(damage, {
       missingSegments: 1,

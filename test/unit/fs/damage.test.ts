@@ -115,3 +115,71 @@ describe('damage is reported apart from a torn tail', () => {
     expect((err as Error).message).toContain(files[3])
   })
 })
+
+describe("onDamage: 'truncate' cuts damage back to the last good record and reports it", () => {
+  const openTruncating = async (dir: string): Promise<WriteAheadLog> =>
+    track(await WriteAheadLog.open(dir, { segmentBytes: SEGMENT_BYTES, onDamage: 'truncate' }))
+
+  /** Opens in refuse mode: the cut log must be clean and take appends. */
+  const expectClean = async (dir: string, last: number): Promise<void> => {
+    const log = await open(dir)
+    expect(log.recovery.damage).toBeUndefined()
+    expect(log.lastIndex).toBe(last)
+    expect(await log.append([record(last + 1)])).toBe(last + 1)
+    await log.close()
+  }
+
+  it('a middle segment deleted: keeps the records before the gap, sets the later segments aside', async () => {
+    const dir = await buildLog(40, SEGMENT_BYTES)
+    const files = await segmentFiles(dir)
+    await unlink(join(dir, files[2]))
+    const log = await openTruncating(dir)
+    const kept = Number(files[2].slice(0, 20)) - 1
+    expect(log.lastIndex).toBe(kept)
+    expect(await readAll(log)).toEqual(expected(1, kept))
+    expect(log.recovery.damage).toMatchObject({ missingSegments: 1, corruptRecords: 0 })
+    expect(log.recovery.damage?.bytesDropped).toBeGreaterThan(0)
+    expect(log.recovery.damage?.detail[0]).toMatch(/are missing/)
+    expect((await readdir(dir)).filter((n) => n.endsWith('.wal.damaged'))).toEqual(files.slice(3).map((f) => `${f}.damaged`))
+    await log.close()
+    await expectClean(dir, kept)
+  })
+
+  it('the segment right after the snapshot deleted, later ones present: the snapshot alone, damage reported', async () => {
+    const dir = await compactedLog(20)
+    const files = await segmentFiles(dir)
+    await unlink(join(dir, files[0]))
+    const log = await openTruncating(dir)
+    expect(log.firstIndex).toBe(21)
+    expect(log.lastIndex).toBe(20)
+    expect(log.recovery.damage).toMatchObject({ missingSegments: 1 })
+    expect(log.recovery.damage?.detail[0]).toMatch(/records from 21 are missing/)
+    await log.close()
+    await expectClean(dir, 20)
+  })
+
+  it('a flipped byte in a record of an earlier segment: cut there', async () => {
+    const dir = await buildLog(40, SEGMENT_BYTES)
+    const files = await segmentFiles(dir)
+    const bytes = await readFile(join(dir, files[1]))
+    const target = recordOffsets(bytes)[1]
+    bytes[target + 12] ^= 0x20
+    await writeFile(join(dir, files[1]), bytes)
+    const log = await openTruncating(dir)
+    const kept = Number(files[1].slice(0, 20)) // the first record of files[1] survives
+    expect(log.lastIndex).toBe(kept)
+    expect(log.recovery.damage).toMatchObject({ corruptRecords: 1, missingSegments: 0 })
+    expect(log.recovery.damage?.detail[0]).toContain(`offset ${target}`)
+    await log.close()
+    await expectClean(dir, kept)
+  })
+
+  it('a torn tail is still only a torn tail', async () => {
+    const dir = await buildLog(10, SEGMENT_BYTES)
+    const file = await lastSegment(dir)
+    await truncate(file, (await stat(file)).size - 3)
+    const log = await openTruncating(dir)
+    expect(log.lastIndex).toBe(9)
+    expect(log.recovery.damage).toBeUndefined()
+  })
+})
