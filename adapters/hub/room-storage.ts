@@ -79,7 +79,7 @@ export class RoomStorage implements RoomStore {
     try {
       const doc = new Doc({ replicaId })
       if (!await exists(path)) return new RoomStorage(doc, path, undefined, options, 0)
-      wal = await WriteAheadLog.open(path, { fsync: options.fsync ?? true })
+      wal = await WriteAheadLog.open(path, { fsync: options.fsync ?? true, onDamage: 'truncate' })
       const snap = await wal.snapshot()
       if (snap !== undefined) doc.applyUpdate(snap.data)
       let n = 0
@@ -96,9 +96,12 @@ export class RoomStorage implements RoomStore {
   get recovery (): WriteAheadLog['recovery'] { return this.wal?.recovery ?? NOTHING_RECOVERED }
 
   /**
-   * Damage recovery found when the room was opened (a record or segment
-   * lost that may have been acknowledged); `undefined` when there was none.
-   * The hub logs it at error level and reports the room in `/healthz`.
+   * Damage recovery found and cut away when the room was opened (records
+   * or segments lost that may have been acknowledged; the log is opened with
+   * `onDamage: 'truncate'`, so the room serves what is left and clients
+   * that hold the lost updates send them again when they sync);
+   * `undefined` when there was none. The hub logs it at error level, counts
+   * it and reports the room in `/healthz`.
    */
   get damage (): WalDamage | undefined { return this.wal?.recovery.damage }
 
@@ -141,7 +144,7 @@ export class RoomStorage implements RoomStore {
   /** Creates the room's log on its first write; appends made meanwhile wait for it, in order. */
   private async create (): Promise<WriteAheadLog> {
     if (this.closed) throw new StorageError(`room storage: ${this.dir} is closed`)
-    this.opening ??= WriteAheadLog.open(this.dir, { fsync: this.options.fsync ?? true }).then((wal) => {
+    this.opening ??= WriteAheadLog.open(this.dir, { fsync: this.options.fsync ?? true, onDamage: 'truncate' }).then((wal) => {
       this.wal = wal
       return wal
     }, (err: unknown) => {

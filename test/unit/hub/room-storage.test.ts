@@ -131,3 +131,24 @@ describe('RoomStorage', () => {
     expect(count(again)).toBe(10) // the snapshot still holds what it covered
   })
 })
+
+describe('RoomStorage on a damaged log', () => {
+  it('a middle segment deleted: the room opens with what precedes the gap and reports the damage', async () => {
+    const { WriteAheadLog } = await import('aegis-replication/fs')
+    const dir = roomDir(await dataDir(), 'gap')
+    const wal = await WriteAheadLog.open(dir, { segmentBytes: 200, fsync: false })
+    await wal.append(updates(30))
+    await wal.close()
+    const files = (await readdir(dir)).filter((n) => n.endsWith('.wal')).sort()
+    expect(files.length).toBeGreaterThan(3)
+    await rm(join(dir, files[2]))
+    const s = await open(dir)
+    const kept = Number(files[2].slice(0, 20)) - 1
+    expect(count(s)).toBe(kept)
+    expect(s.damage).toMatchObject({ missingSegments: 1 })
+    expect(s.damage?.detail[0]).toMatch(/are missing/)
+    const u = updates(31)[30] // the room takes writes again
+    s.doc.applyUpdate(u)
+    await s.append(u)
+  })
+})
