@@ -13,7 +13,9 @@
  *
  * @module
  */
+import { open, type FileHandle } from 'node:fs/promises'
 import type { BlockReader } from './block-reader.js'
+import { readFully, writeFully } from './fs-util.js'
 
 /** What recovery found that is not a torn tail: acknowledged records may be lost. */
 export interface WalDamage {
@@ -66,3 +68,18 @@ export const addDamage = (damage: WalDamage | undefined, more: Partial<WalDamage
   bytesDropped: (damage?.bytesDropped ?? 0) + (more.bytesDropped ?? 0),
   detail: [...damage?.detail ?? [], ...more.detail]
 })
+
+/** Copies the bytes from `offset` on to `<segment>.<offset>.damaged` beside it, for a post-mortem; returns how many. */
+export const keepDamagedBytes = async (handle: FileHandle, path: string, offset: number, fsync: boolean): Promise<number> => {
+  const { size } = await handle.stat()
+  const bytes = new Uint8Array(size - offset)
+  await readFully(handle, bytes, offset)
+  const aside = await open(`${path}.${offset}.damaged`, 'w')
+  try {
+    await writeFully(aside, [bytes], 0)
+    if (fsync) await aside.sync()
+  } finally {
+    await aside.close()
+  }
+  return bytes.length
+}

@@ -9,7 +9,7 @@ import { open, readdir, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StorageError } from 'aegis-replication'
 import { BlockReader } from './block-reader.js'
-import { addDamage, looksUnwritten, type WalDamage } from './damage.js'
+import { addDamage, keepDamagedBytes, looksUnwritten, type WalDamage } from './damage.js'
 import { corruptionError, fsyncDir, io, readFully, writeFully } from './fs-util.js'
 import { checkSegmentHeader, encodeSegmentHeader, parseSegmentFileName, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './segment-format.js'
 import { scanSegment } from './segment-scan.js'
@@ -82,20 +82,6 @@ const inspectSegment = async (file: Found, handle: FileHandle, last: boolean, ma
     }
   }
   return inspected
-}
-
-/** Copies the bytes from `offset` on to `<segment>.<offset>.damaged` beside it, for a post-mortem. */
-const keepDamagedBytes = async (handle: FileHandle, path: string, offset: number, fsync: boolean): Promise<void> => {
-  const { size } = await handle.stat()
-  const bytes = new Uint8Array(size - offset)
-  await readFully(handle, bytes, offset)
-  const aside = await open(`${path}.${offset}.damaged`, 'w')
-  try {
-    await writeFully(aside, [bytes], 0)
-    if (fsync) await aside.sync()
-  } finally {
-    await aside.close()
-  }
 }
 
 /** Cuts a torn tail off the last segment, or gives it back its header. */

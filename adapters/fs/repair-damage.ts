@@ -15,8 +15,8 @@
 import { open, readdir, rename, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { BlockReader } from './block-reader.js'
-import { addDamage, type WalDamage } from './damage.js'
-import { fsyncDir, io, readFully, writeFully } from './fs-util.js'
+import { addDamage, keepDamagedBytes, type WalDamage } from './damage.js'
+import { fsyncDir, io, readFully } from './fs-util.js'
 import { checkSegmentHeader, parseSegmentFileName, SEGMENT_HEADER_BYTES } from './segment-format.js'
 import { scanSegment } from './segment-scan.js'
 import { readSnapshotFile } from './snapshot-file.js'
@@ -89,19 +89,9 @@ export const repairDamage = async (dir: string, maxRecordBytes: number, fsync: b
     await io('cutting', path, async () => {
       const handle = await open(path, 'r+')
       try {
-        const { size } = await handle.stat()
-        const bytes = new Uint8Array(size - offset)
-        await readFully(handle, bytes, offset)
-        const aside = await open(`${path}.${offset}.damaged`, 'w')
-        try {
-          await writeFully(aside, [bytes], 0)
-          if (fsync) await aside.sync()
-        } finally {
-          await aside.close()
-        }
+        dropped += await keepDamagedBytes(handle, path, offset, fsync)
         await handle.truncate(offset)
         if (fsync) await handle.sync()
-        dropped += bytes.length
       } finally {
         await handle.close()
       }
