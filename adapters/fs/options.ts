@@ -28,6 +28,16 @@ export interface WriteAheadLogOptions {
    * @default 64 MiB
    */
   maxRecordBytes?: number
+  /**
+   * What `open` does with damage beyond a torn tail (a missing segment, a
+   * bad record followed by good ones or in an earlier segment): `'refuse'`
+   * throws `StorageError`; `'truncate'` cuts the log back to the records
+   * before the damage, sets the rest aside in `*.damaged` files and reports
+   * it in `recovery.damage`. Only for logs whose lost records can come back
+   * from elsewhere (a room's, which its clients resend); never Raft's.
+   * @default 'refuse'
+   */
+  onDamage?: 'refuse' | 'truncate'
 }
 
 /** The options with every default applied. */
@@ -47,7 +57,7 @@ const MAX_U32 = 0xffff_ffff
  * @throws {InvalidArgumentError} for a value out of range.
  */
 export const resolveOptions = (options: WriteAheadLogOptions = {}): ResolvedWalOptions => {
-  const { segmentBytes = DEFAULT_SEGMENT_BYTES, fsync = true, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES } = options
+  const { segmentBytes = DEFAULT_SEGMENT_BYTES, fsync = true, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES, onDamage = 'refuse' } = options
   if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
     throw new InvalidArgumentError(`segmentBytes must be a positive integer, got ${segmentBytes}`)
   }
@@ -55,5 +65,6 @@ export const resolveOptions = (options: WriteAheadLogOptions = {}): ResolvedWalO
     throw new InvalidArgumentError(`maxRecordBytes must be an integer from 0 to ${MAX_U32}, got ${maxRecordBytes}`)
   }
   if (typeof fsync !== 'boolean') throw new InvalidArgumentError(`fsync must be a boolean, got ${String(fsync)}`)
-  return { segmentBytes, fsync, maxRecordBytes }
+  if (onDamage !== 'refuse' && onDamage !== 'truncate') throw new InvalidArgumentError(`onDamage must be 'refuse' or 'truncate', got ${String(onDamage)}`)
+  return { segmentBytes, fsync, maxRecordBytes, onDamage }
 }

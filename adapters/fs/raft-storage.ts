@@ -53,6 +53,7 @@ import {
   decodeEntry, decodeHardState, decodeSnapshot, encodeEntry, encodeHardState, encodeSnapshot,
   type Entry, type HardState, type RaftPersistedState, type RaftStorage, type Snapshot
 } from 'aegis-replication/raft'
+import { DirectoryLock } from './dir-lock.js'
 import { WriteAheadLog } from './write-ahead-log.js'
 import type { WalRecovery } from './recover.js'
 
@@ -118,7 +119,8 @@ export class FileRaftStorage implements RaftStorage {
     dir: string,
     private readonly entries: WriteAheadLog,
     private readonly hard: WriteAheadLog,
-    snap: { index: number, term: number }
+    snap: { index: number, term: number },
+    private readonly lock: DirectoryLock
   ) {
     this.dir = dir
     this.snap = snap
@@ -130,14 +132,24 @@ export class FileRaftStorage implements RaftStorage {
    * logs from a crash (a torn last record is dropped).
    *
    * @throws {StorageError} if the directory cannot be used, holds corrupt
-   * data, or is already open in this process.
+   * data, or is already open in this process or another live one on this
+   * host (then its `cause` is a `DirectoryLockedError` and its message
+   * names the holder's pid): `dir` is locked with {@link DirectoryLock}
+   * until `close()`.
    */
   static async open (dir: string, options: FileRaftStorageOptions = {}): Promise<FileRaftStorage> {
     if (typeof dir !== 'string' || dir === '') throw new InvalidArgumentError('dir must be a non-empty path')
     const fsync = options.fsync ?? true
-    const entries = await WriteAheadLog.open(join(dir, ENTRIES_DIR), { fsync, ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}) })
+    let lock: DirectoryLock
+    try {
+      lock = await DirectoryLock.acquire(dir, { label: 'raft storage' })
+    } catch (err) {
+      throw new StorageError(`raft storage: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
+    }
+    let entries: WriteAheadLog | undefined
     let hard: WriteAheadLog | undefined
     try {
+      entries = await WriteAheadLog.open(join(dir, ENTRIES_DIR), { fsync, ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}) })
       hard = await WriteAheadLog.open(join(dir, HARD_STATE_DIR), { fsync, segmentBytes: HARD_STATE_SEGMENT_BYTES })
       const stored = await entries.snapshot()
       let snap = { index: 0, term: 0 }
@@ -146,10 +158,11 @@ export class FileRaftStorage implements RaftStorage {
         if (s.index !== stored.index) throw new StorageError(`raft storage: the snapshot in ${entries.dir} says index ${s.index} but covers ${stored.index}`)
         snap = { index: s.index, term: s.term }
       }
-      return new FileRaftStorage(entries.dir, entries, hard, snap)
+      return new FileRaftStorage(entries.dir, entries, hard, snap, lock)
     } catch (err) {
       await hard?.close().catch(() => {})
-      await entries.close().catch(() => {})
+      await entries?.close().catch(() => {})
+      await lock.release().catch(() => {})
       throw err
     }
   }
@@ -239,7 +252,11 @@ export class FileRaftStorage implements RaftStorage {
 
   /** Waits for the calls made, then closes both logs; later calls reject with `StorageError`. */
   async close (): Promise<void> {
-    await Promise.all([this.entries.close(), this.hard.close()])
+    try {
+      await Promise.all([this.entries.close(), this.hard.close()])
+    } finally {
+      await this.lock.release()
+    }
   }
 
   /** The term of the stored entry (or snapshot) at `index`, or `undefined`. */

@@ -9,8 +9,9 @@ import { open, readdir, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StorageError } from 'aegis-replication'
 import { BlockReader } from './block-reader.js'
+import { addDamage, keepDamagedBytes, looksUnwritten, type WalDamage } from './damage.js'
 import { corruptionError, fsyncDir, io, readFully, writeFully } from './fs-util.js'
-import { checkSegmentHeader, encodeSegmentHeader, parseSegmentFileName, SEGMENT_HEADER_BYTES } from './segment-format.js'
+import { checkSegmentHeader, encodeSegmentHeader, parseSegmentFileName, RECORD_HEADER_BYTES, SEGMENT_HEADER_BYTES } from './segment-format.js'
 import { scanSegment } from './segment-scan.js'
 import { createSegment, Segment } from './segment.js'
 import { readSnapshotFile, removeSnapshotTemp } from './snapshot-file.js'
@@ -20,10 +21,18 @@ import { whyNotTornTail } from './tail-check.js'
 export interface WalRecovery {
   /** Records readable after recovery (`lastIndex - firstIndex + 1`). */
   records: number
-  /** Bytes of a torn last record (a crash mid-append) cut off the last segment. */
+  /**
+   * Bytes cut off the end of the last segment: a torn last record (a crash
+   * mid-append), or a damaged one (then also counted in `damage`).
+   */
   tornBytesDropped: number
   /** Segment files in use after recovery. */
   segments: number
+  /**
+   * Damage recovery found and repaired, losing records that may have been
+   * acknowledged; `undefined` when there was none (a torn tail is not damage).
+   */
+  damage?: WalDamage
 }
 
 /** The state of a freshly opened log. */
@@ -44,6 +53,8 @@ interface Inspected {
   repair?: number | 'header'
   /** Bytes the repair drops. */
   dropped: number
+  /** Set when the dropped bytes hold a complete record whose checksum fails: damage, not a torn write. */
+  damaged?: string
 }
 
 /** Checks one segment without changing it; only the last one may end torn. */
@@ -62,7 +73,15 @@ const inspectSegment = async (file: Found, handle: FileHandle, last: boolean, ma
   if (!last) throw corruptionError(file.path, offset, reason)
   const notTorn = await whyNotTornTail(handle, size, offset, maxRecordBytes)
   if (notTorn !== undefined) throw corruptionError(file.path, offset, `${reason}; ${notTorn}`)
-  return { segment, repair: offset, dropped: size - offset }
+  const inspected: Inspected = { segment, repair: offset, dropped: size - offset }
+  if (reason === 'checksum mismatch') { // a complete record, every byte present
+    const reader = new BlockReader(handle, size)
+    const end = offset + RECORD_HEADER_BYTES + await reader.uint32(offset)
+    if (!await looksUnwritten(reader, offset, end)) {
+      inspected.damaged = `${file.path}: the record at offset ${offset} is complete but its checksum fails; ${size - offset} bytes from there were cut off`
+    }
+  }
+  return inspected
 }
 
 /** Cuts a torn tail off the last segment, or gives it back its header. */
@@ -86,9 +105,10 @@ const listSegments = async (dir: string): Promise<Found[]> => {
  * Recovers the log in `dir` (which exists); see the module documentation.
  *
  * @throws {StorageError} on corruption anywhere but a torn tail, naming the
- * file and offset, and on I/O failure.
+ * file and offset, and on I/O failure. `afterRepair`: segments were just set
+ * aside (`repair-damage`), so none after the snapshot is already reported.
  */
-export const recover = async (dir: string, maxRecordBytes: number, fsync: boolean): Promise<RecoveredLog> => {
+export const recover = async (dir: string, maxRecordBytes: number, fsync: boolean, afterRepair = false): Promise<RecoveredLog> => {
   await removeSnapshotTemp(dir)
   const snapshotIndex = (await readSnapshotFile(dir, false))?.header.index ?? 0
   const found = await listSegments(dir)
@@ -104,6 +124,15 @@ export const recover = async (dir: string, maxRecordBytes: number, fsync: boolea
   let handle: FileHandle | undefined
   let tornBytesDropped = 0
   let repair: Inspected['repair']
+  let damaged: string | undefined
+  let damage: WalDamage | undefined
+  if (found.length === 0 && snapshotIndex > 0 && !afterRepair) {
+    // compaction always leaves a segment for the records after the snapshot
+    damage = addDamage(damage, {
+      missingSegments: 1,
+      detail: [`${dir}: the snapshot covers up to index ${snapshotIndex} but no segment holds the records after it; any written after the snapshot are lost`]
+    })
+  }
   try {
     for (let i = keepFrom; i < found.length; i++) {
       const last = i === found.length - 1
@@ -119,6 +148,7 @@ export const recover = async (dir: string, maxRecordBytes: number, fsync: boolea
         segments.push(inspected.segment)
         tornBytesDropped += inspected.dropped
         repair = inspected.repair
+        damaged = inspected.damaged
       } finally {
         if (!last) await h.close()
       }
@@ -134,6 +164,10 @@ export const recover = async (dir: string, maxRecordBytes: number, fsync: boolea
         handle = undefined
         obsolete.push(...segments.splice(0))
       } else if (fix !== undefined) {
+        if (damaged !== undefined && typeof fix === 'number') {
+          await io('saving damaged bytes of', tail.path, async () => { await keepDamagedBytes(h, tail.path, fix, fsync) })
+          damage = addDamage(damage, { corruptRecords: 1, bytesDropped: tornBytesDropped, detail: [damaged] })
+        }
         await io('repairing', tail.path, async () => { await repairSegment(h, fix, fsync) })
       }
     }
@@ -152,7 +186,7 @@ export const recover = async (dir: string, maxRecordBytes: number, fsync: boolea
       segments,
       handle,
       snapshotIndex,
-      recovery: { records: Math.max(0, lastIndex - firstIndex + 1), tornBytesDropped, segments: segments.length }
+      recovery: { records: Math.max(0, lastIndex - firstIndex + 1), tornBytesDropped, segments: segments.length, ...(damage === undefined ? {} : { damage }) }
     }
   } catch (err) {
     await handle?.close()

@@ -11,12 +11,29 @@ import { AppendGroup } from './append-group.js'
 import { compactTo } from './compact-to.js'
 import { fsyncDir, io } from './fs-util.js'
 import { firstIndexOf, lastIndexOf, type LogState } from './log-state.js'
-import { resolveOptions, type WriteAheadLogOptions } from './options.js'
+import { addDamage } from './damage.js'
+import { resolveOptions, type ResolvedWalOptions, type WriteAheadLogOptions } from './options.js'
 import { readRecords, type LogView, type WalRecord } from './read-records.js'
-import { recover, type WalRecovery } from './recover.js'
+import { recover, type RecoveredLog, type WalRecovery } from './recover.js'
+import { repairDamage } from './repair-damage.js'
 import { removeAfter } from './remove-after.js'
 import { readSnapshotFile } from './snapshot-file.js'
 import { appendRecords } from './write-batch.js'
+
+/** Recovers the log in `path`; with `onDamage: 'truncate'`, cuts damage that recovery refuses and tries again. */
+const recoverOrRepair = async (path: string, options: ResolvedWalOptions): Promise<RecoveredLog> => {
+  try {
+    return await recover(path, options.maxRecordBytes, options.fsync)
+  } catch (err) {
+    if (options.onDamage !== 'truncate' || !(err instanceof StorageError)) throw err
+    const repaired = await repairDamage(path, options.maxRecordBytes, options.fsync)
+    if (repaired === undefined) throw err
+    const log = await recover(path, options.maxRecordBytes, options.fsync, true)
+    const { damage } = log.recovery
+    log.recovery.damage = damage === undefined ? repaired : addDamage(repaired, damage)
+    return log
+  }
+}
 
 /** Directories open in this process: a second writer would corrupt the log. */
 const openDirs = new Set<string>()
@@ -72,11 +89,14 @@ export class WriteAheadLog {
 
   /**
    * Opens (creating it if needed) the log in `dir` and recovers it: a torn
-   * last record is cut off (counted in `recovery.tornBytesDropped`).
+   * last record is cut off (counted in `recovery.tornBytesDropped`); damage
+   * it can repair (a complete last record whose checksum fails, no segment
+   * after the snapshot, and with `onDamage: 'truncate'` more) is reported
+   * in `recovery.damage`.
    *
    * @throws {StorageError} if the directory holds corrupt data anywhere but
-   * a torn tail (naming the file and offset), is already open in this
-   * process, or cannot be read or written.
+   * a torn tail (naming the file and offset) and `onDamage` is `'refuse'`,
+   * is already open in this process, or cannot be read or written.
    * @throws {InvalidArgumentError} for bad options.
    */
   static async open (dir: string, options?: WriteAheadLogOptions): Promise<WriteAheadLog> {
@@ -88,7 +108,7 @@ export class WriteAheadLog {
     try {
       const created = await io('creating', path, async () => await mkdir(path, { recursive: true }))
       if (created !== undefined && resolved.fsync) await syncNewDirs(created, path)
-      const { segments, handle, snapshotIndex, recovery } = await recover(path, resolved.maxRecordBytes, resolved.fsync)
+      const { segments, handle, snapshotIndex, recovery } = await recoverOrRepair(path, resolved)
       return new WriteAheadLog({ dir: path, options: resolved, segments, handle, snapshotIndex, mutations: 0 }, recovery)
     } catch (err) {
       openDirs.delete(path)

@@ -101,3 +101,43 @@ describe('damaged logs (seeded)', () => {
     expect(refused).toBeGreaterThan(0)
   })
 })
+
+const TRUNCATE_SEEDS = 75
+
+describe("damaged logs opened with onDamage: 'truncate' (seeded)", () => {
+  it('open recovers a clean prefix of what was written (reporting any damage), or throws StorageError', async () => {
+    let damaged = 0
+    let refused = 0
+    await runSeeds(TRUNCATE_SEEDS, async (seed, prng) => {
+      const dir = await tempDir()
+      const written = await buildRandomLog(dir, prng)
+      for (let k = prng.int(1, 3); k > 0; k--) await damage(dir, prng)
+      let log: WriteAheadLog
+      try {
+        log = await withinTime(WriteAheadLog.open(dir, { segmentBytes: 300, onDamage: 'truncate' }), `open (seed ${seed})`)
+      } catch (err) {
+        expect(err, String(err)).toBeInstanceOf(StorageError)
+        refused++
+        return
+      }
+      if (log.recovery.damage !== undefined) damaged++
+      try {
+        await withinTime((async () => {
+          for await (const { index, data } of log.read()) expect(data).toEqual(written.get(index))
+        })(), `read (seed ${seed})`)
+      } finally {
+        await log.close()
+      }
+      const again = await WriteAheadLog.open(dir) // what truncation left is clean
+      try {
+        expect(again.recovery.damage).toBeUndefined()
+        expect(again.recovery.tornBytesDropped).toBe(0)
+        expect(again.lastIndex).toBe(log.lastIndex)
+      } finally {
+        await again.close()
+      }
+    }, { env: process.env, baseSeed: 1 })
+    expect(damaged).toBeGreaterThan(0)
+    expect(refused).toBeLessThan(TRUNCATE_SEEDS / 3) // only a damaged snapshot (or an unreadable tail) is still refused
+  })
+})
