@@ -15,6 +15,7 @@ import type { Duplex } from 'node:stream'
 import { WebSocketServer } from 'ws'
 import type { Logger } from 'aegis-replication'
 import { type AuthDecision, DEFAULT_MAX_FRAME_BYTES, HubRoom, SyncServer } from 'aegis-replication/sync'
+import { DirectoryLock, type WalDamage } from 'aegis-replication/fs'
 import { RoomStorage, roomDir } from './room-storage.js'
 import { HubRaftMember, type HubRaftOptions } from './raft-member.js'
 import { RAFT_PATH } from './peer-transport.js'
@@ -175,6 +176,7 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   const trustProxy = options.trustProxy === true
   const started = Date.now()
   const open = new Map<string, OpenRoom>()
+  const damagedRooms = new Map<string, WalDamage>()
   let closing = false
 
   const unloading = new Map<string, Promise<void>>()
@@ -191,6 +193,8 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
     return done
   }
 
+  // one live hub per data directory (a dead holder's lock is taken over at once)
+  const dirLock = await DirectoryLock.acquire(dataDir, { label: options.id === undefined ? 'aegis-hub' : `aegis-hub ${options.id}` })
   let member: HubRaftMember | undefined
   if (options.id !== undefined) {
     member = await HubRaftMember.start({
@@ -219,11 +223,25 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       const o = open.get(name)
       if (o !== undefined) { clearTimeout(o.idle); return o.room }
       await unloading.get(name) // one process opens a room's log at a time
-      const storage = await RoomStorage.open(roomDir(dataDir, name), 'hub', { compactAfter: options.compactAfter, fsync: options.fsync })
+      let storage: RoomStorage
+      try {
+        storage = await RoomStorage.open(roomDir(dataDir, name), 'hub', { compactAfter: options.compactAfter, fsync: options.fsync })
+      } catch (err) {
+        prom.damaged('open-failed')
+        logger.error('room storage could not be opened', { room: name, error: String(err) })
+        throw err
+      }
       const room = new HubRoom(name, storage.doc, storage, { logger })
       open.set(name, { room, storage })
       const { records, tornBytesDropped } = storage.recovery
-      if (tornBytesDropped > 0) prom.damaged('torn-tail')
+      const damage = storage.damage
+      if (damage !== undefined) {
+        // acknowledged updates may be gone: loud, counted, and listed in /healthz until restart
+        // (clients that hold them send them again in the handshake)
+        damagedRooms.set(name, damage)
+        prom.damaged('damage')
+        logger.error('room storage damaged: records lost', { room: name, ...damage })
+      } else if (tornBytesDropped > 0) prom.damaged('torn-tail')
       logger.info('room loaded', { room: name, records, tornBytesDropped })
       return room
     },
@@ -260,6 +278,7 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   const guard = new HeaderGuard(limits.headerTimeoutMs, trustProxy ? 0 : limits.maxConnectionsPerIp)
   const routes = {
     metricsToken: options.metricsToken, trustProxy, dataDir, failedRooms, json: metrics,
+    damagedRooms: () => [...damagedRooms.keys()],
     closing: () => closing,
     prometheus: prom.text
   }
@@ -334,6 +353,7 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
     } catch (err) {
       detach()
       await raftMember?.close()
+      await dirLock.release()
       throw err
     }
   }
@@ -368,6 +388,7 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
         http.closeAllConnections?.()
         await httpClosed
       }
+      await dirLock.release()
       logger.info('hub closed', {})
     }
   }

@@ -19,6 +19,8 @@ export interface HubRoutesSource {
   closing: () => boolean
   /** Names of open rooms whose storage failed. */
   failedRooms: () => string[]
+  /** Rooms whose log was found damaged when loaded since the hub started (records lost, segments missing). */
+  damagedRooms?: () => string[]
   dataDir: string
   /** The JSON view (`HubMetrics`). */
   json: () => unknown
@@ -62,10 +64,12 @@ export const serveHubRoute = async (req: IncomingMessage, res: ServerResponse, s
     if (src.closing()) { json(res, 503, { status: 'closing' }); return true }
     const rooms = src.failedRooms()
     const dataDirWritable = await writable(src.dataDir)
+    const damaged = src.damagedRooms?.() ?? []
     const status = rooms.length === 0 && dataDirWritable ? 'ok' : 'degraded'
     const code = status === 'ok' ? 200 : 503
-    // the details (which rooms failed) only for the operator; the status code tells a load balancer enough
-    json(res, code, trusted && status !== 'ok' ? { status, rooms, dataDirWritable } : { status })
+    // the details (which rooms failed) only for the operator; the status code tells a load balancer enough.
+    // Damage found on load is reported (200: the room serves what survived, clients resend what they hold)
+    json(res, code, trusted && (status !== 'ok' || damaged.length > 0) ? { status, rooms, dataDirWritable, damagedRooms: damaged } : { status })
     return true
   }
   if (!trusted) {
