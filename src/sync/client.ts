@@ -30,11 +30,13 @@ import {
 } from './messages.js'
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageFraming } from './chunking.js'
 import { KvRequests } from './kv-client.js'
+import { deniedDelay, expiredDelay, resolveToken, tokenRetry, type TokenRetry, type TokenRetryOptions, type TokenSource } from './room-token.js'
+import { KV_AUTH_ROOM } from './kv-endpoint.js'
 
 const randomSessionId = (): string => `${Math.random().toString(36).slice(2, 12)}${Math.random().toString(36).slice(2, 12)}`
 
-/** Options of {@link SyncClient}. */
-export interface SyncClientOptions {
+/** Options of {@link SyncClient}; the retry delays of refused joins are in {@link TokenRetryOptions}. */
+export interface SyncClientOptions extends TokenRetryOptions {
   /** Sends one frame to the hub (the driver's socket). */
   send: (frame: Uint8Array) => void
   /** Milliseconds, for resend timing. @default Date.now */
@@ -61,8 +63,13 @@ export interface SyncClientOptions {
 
 /** Options of one room, see {@link SyncClient.addRoom}. */
 export interface ClientRoomOptions {
-  /** Handed to the hub's `auth(token, room)`. @default '' */
-  token?: string
+  /**
+   * Handed to the hub's `auth(token, room)`: a string, or a function
+   * called for the current token before every join (on every reconnect,
+   * and on every retry after the hub answered `TokenExpired`).
+   * @default ''
+   */
+  token?: TokenSource
   /** Ask for write access; a read-only client never sends updates. @default 'write' */
   access?: Access
   /**
@@ -80,8 +87,14 @@ export interface ClientRoomOptions {
   peerId?: string
 }
 
-/** Where a room's handshake stands. */
-export type RoomStatus = 'offline' | 'joining' | 'synced' | 'denied'
+/**
+ * Where a room's handshake stands. `'retrying'`: refused for now (the
+ * token expired, the token function failed, or — with a token function —
+ * denied); the room joins again with a fresh token after a delay.
+ * `'denied'`: refused for good (a fixed token the hub denied or found
+ * expired); only removing and adding the room again retries.
+ */
+export type RoomStatus = 'offline' | 'joining' | 'synced' | 'retrying' | 'denied'
 
 /** Events of {@link ClientRoom}. */
 export interface ClientRoomEvents {
@@ -90,8 +103,12 @@ export interface ClientRoomEvents {
   status: (status: RoomStatus) => void
   /** The number of local updates the hub has not yet acknowledged changed. */
   pending: (pending: number) => void
-  /** The hub refused something in this room (denied, read-only, bad update). */
-  error: (err: { code: ErrorCode, reason: string }) => void
+  /**
+   * The hub refused something in this room (denied, token expired,
+   * read-only, bad update), or the token function failed (`code`
+   * `TokenExpired`, `cause` the error it threw).
+   */
+  error: (err: { code: ErrorCode, reason: string, cause?: unknown }) => void
   /** A y-protocols awareness update for this room arrived. */
   awareness: (update: Uint8Array) => void
   /** A signal from peer `from` arrived (`to` is this peer's id, or '' for one sent to every peer). */
@@ -104,7 +121,6 @@ interface Pending { update: Uint8Array, count: number, sentAt: number }
 export class ClientRoom extends ObservableV2<ClientRoomEvents> {
   readonly name: string
   readonly doc: Doc
-  readonly token: string
   readonly wantAccess: Access
   /** Whether the doc syncs through the hub (false: signaling only). */
   readonly syncsDoc: boolean
@@ -120,6 +136,14 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
   private resyncAt = 0
   private seq = 0
   private readonly inFlight = new Map<number, Pending>()
+  private readonly tokenSource: TokenSource
+  private _token = ''
+  /** Counts joins, so a token that arrives after the next join (or a disconnect) is dropped. */
+  private joinEpoch = 0
+  /** While `'retrying'`: join again at this time. */
+  private retryAt = Infinity
+  /** Failed joins in a row (token expired or token function failed), for the backoff. */
+  private retryAttempt = 0
   /** Local updates made while offline or before the handshake answered. */
   private unsent = 0
   private readonly onUpdate: (update: Uint8Array, origin: unknown) => void
@@ -128,7 +152,9 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
     super()
     this.name = name
     this.doc = doc
-    this.token = options.token ?? ''
+    this.tokenSource = options.token ?? ''
+    if (typeof this.tokenSource !== 'string' && typeof this.tokenSource !== 'function') throw new InvalidArgumentError('a token must be a string or a function returning one')
+    if (typeof this.tokenSource === 'string') this._token = this.tokenSource
     this.wantAccess = options.access ?? Access.Write
     this.syncsDoc = options.sync ?? true
     if (options.peerId !== undefined && (typeof options.peerId !== 'string' || options.peerId.length === 0 || new TextEncoder().encode(options.peerId).length > MAX_PEER_ID_BYTES)) {
@@ -154,6 +180,12 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
     this.client.sendMessage({ type: MessageType.Signal, room: this.name, from: this.peerId, to, payload })
     return true
   }
+
+  /** The token of the last join (the last one a token function returned). */
+  get token (): string { return this._token }
+
+  /** Whether the token comes from a function (and may be fresh next time). */
+  get refreshesToken (): boolean { return typeof this.tokenSource === 'function' }
 
   get status (): RoomStatus { return this._status }
   get synced (): boolean { return this._status === 'synced' }
@@ -186,15 +218,39 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
     this.gotStep2 = false
     this.answeredStep1 = false
     this.joined = false
+    this.retryAt = Infinity
     this.setStatus('joining')
     this.joinSentAt = this.resyncAt = this.client.now()
+    const epoch = ++this.joinEpoch
+    const current = (): boolean => epoch === this.joinEpoch && this._status === 'joining' && this.client.online
+    resolveToken(this.tokenSource, (token) => {
+      if (!current()) return
+      this._token = token
+      this.joinSentAt = this.resyncAt = this.client.now()
+      this.sendJoin(token)
+    }, (err) => { if (current()) this.tokenFailed(err) })
+  }
+
+  private sendJoin (token: string): void {
     if (!this.syncsDoc) {
-      this.client.sendMessage({ type: MessageType.SignalJoin, room: this.name, token: this.token })
+      this.client.sendMessage({ type: MessageType.SignalJoin, room: this.name, token })
       return
     }
     this.client.sendMessage({
-      type: MessageType.Join, room: this.name, token: this.token, access: this.wantAccess, stateVector: this.doc.encodeStateVector()
+      type: MessageType.Join, room: this.name, token, access: this.wantAccess, stateVector: this.doc.encodeStateVector()
     })
+  }
+
+  /** The token function threw, rejected or returned a non-string: retry with backoff. */
+  private tokenFailed (err: unknown): void {
+    this.retryLater(expiredDelay(this.client.retry, this.retryAttempt++))
+    this.emit('error', [{ code: ErrorCode.TokenExpired, reason: `the token function failed: ${String(err)}`, cause: err }])
+  }
+
+  private retryLater (delay: number): void {
+    this.joined = false
+    this.retryAt = this.client.now() + delay
+    this.setStatus('retrying')
   }
 
   /** @internal */
@@ -205,6 +261,7 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
     this.inFlight.clear()
     this.answeredStep1 = false
     this.joined = false
+    this.joinEpoch++
     if (this._status !== 'denied') this.setStatus('offline')
   }
 
@@ -214,6 +271,7 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
       case MessageType.Joined:
         this.access = m.access
         this.joined = true
+        this.retryAttempt = 0
         if (!this.syncsDoc && this._status === 'joining') {
           this.setStatus('synced')
           this.emit('synced', [this])
@@ -250,6 +308,10 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
 
   /** @internal resend what seems lost */
   tick (now: number, resendAfterMs: number, resyncEveryMs: number): void {
+    if (this._status === 'retrying') {
+      if (now >= this.retryAt) this.join()
+      return
+    }
     if (this._status === 'joining' && now - this.joinSentAt >= resendAfterMs) {
       this.join()
       return
@@ -307,7 +369,12 @@ export class ClientRoom extends ObservableV2<ClientRoomEvents> {
   }
 
   private refused (code: ErrorCode, reason: string): void {
-    if (code === ErrorCode.Denied) this.setStatus('denied')
+    if (code === ErrorCode.TokenExpired || code === ErrorCode.Denied) {
+      // a function may give a fresh (or different) token next time; a fixed token will not change
+      if (!this.refreshesToken) this.setStatus('denied')
+      else if (code === ErrorCode.TokenExpired) this.retryLater(expiredDelay(this.client.retry, this.retryAttempt++))
+      else this.retryLater(deniedDelay(this.client.retry))
+    }
     if (code === ErrorCode.ReadOnly) {
       this.access = Access.Read
       this.inFlight.clear()
@@ -344,6 +411,8 @@ export class SyncClient {
   private readonly kvRequests: KvRequests
   /** @internal */
   readonly now: () => number
+  /** @internal retry delays of refused joins */
+  readonly retry: TokenRetry
 
   constructor (options: SyncClientOptions) {
     if (typeof options?.send !== 'function') throw new InvalidArgumentError('SyncClient needs a send(frame) function')
@@ -352,9 +421,11 @@ export class SyncClient {
     this.resendAfterMs = options.resendAfterMs ?? 5000
     this.resyncEveryMs = options.resyncEveryMs ?? 30_000
     this.logger = options.logger ?? silentLogger
+    this.retry = tokenRetry(options)
     this.kvRequests = new KvRequests({
       send: (m) => this.sendMessage(m),
       now: this.now,
+      retry: this.retry,
       session: options.kvSession ?? randomSessionId(),
       timeoutMs: options.kvTimeoutMs
     })
@@ -365,11 +436,14 @@ export class SyncClient {
    * `aegis-replication/raft`); resolves with the encoded result once it is
    * applied (writes) or read linearizably. Survives reconnects: a request
    * is sent again with the same session and seq, so a write applies once.
+   * A token function is called before every send; when the hub answers
+   * that its token expired, the request is sent again with a fresh one
+   * (with backoff, until `kvTimeoutMs`).
    *
    * @throws {KvRequestError} when the hub refuses it for good.
    * @throws {TimeoutError} after `kvTimeoutMs` without an answer.
    */
-  kv (command: Uint8Array, token = ''): Promise<Uint8Array> {
+  kv (command: Uint8Array, token: TokenSource = ''): Promise<Uint8Array> {
     return this.kvRequests.request(command, token)
   }
 
@@ -432,6 +506,11 @@ export class SyncClient {
     if (m.type === MessageType.KvResponse) { this.kvRequests.receive(m); return }
     if (m.type === MessageType.Error && m.room === '') {
       this.logger.warn('hub reported a connection error', { code: m.code, reason: m.reason })
+      return
+    }
+    if (m.type === MessageType.Error && m.room === KV_AUTH_ROOM && !this.rooms.has(m.room)) {
+      // precedes the refusal of the KV request whose token expired
+      if (m.code === ErrorCode.TokenExpired) this.kvRequests.tokenExpired()
       return
     }
     const room = this.rooms.get(m.room)
