@@ -1,12 +1,13 @@
 #!/usr/bin/env node
-// `npm start [-- --port N --data DIR]`: builds what is stale (the package and
-// the demo app), starts a hub on 127.0.0.1 with its rooms in DIR, serves the
-// demo on the same port, and prints the URL. Ctrl-C stops the hub cleanly.
+// `npm start [-- --port N --data DIR]`: builds what is stale (the hub and the
+// demo app, with esbuild from the sources: about a second each), starts a hub
+// on 127.0.0.1 with its rooms in DIR, serves the demo on the same port, and
+// prints the URL. Ctrl-C stops the hub cleanly.
 import { createServer } from 'node:net'
 import { parseArgs } from 'node:util'
 import { resolve } from 'node:path'
 import { pathToFileURL } from 'node:url'
-import { ensureBuilt, root } from '../demo/build.mjs'
+import { demoDir, ensureBuilt, hubEntry } from '../demo/build.mjs'
 import { demoHandler } from '../demo/serve.mjs'
 
 const HELP = `npm start [-- options]: the aegis-replication demo (a shared, offline-first task board) on a local hub
@@ -15,7 +16,7 @@ const HELP = `npm start [-- options]: the aegis-replication demo (a shared, offl
   --data DIR   where the hub stores its rooms (default ./.aegis-data)
   --host H     interface to listen on (default 127.0.0.1; service workers and
                Web Locks need 127.0.0.1, localhost or https)
-  --rebuild    build the package and the demo even if they look up to date
+  --rebuild    build the hub and the demo even if they look up to date
   --quiet      print only the URL and errors
   -h, --help   this text
 `
@@ -82,12 +83,12 @@ const taken = port === 0 ? undefined : await listenError(port, host)
 if (taken?.code === 'EADDRINUSE') fail(`port ${port} on ${host} is taken (another npm start?): try npm start -- --port ${port + 1}`)
 if (taken !== undefined) fail(`cannot listen on ${host}:${port}: ${taken.message}`)
 
-const { createHub } = await import(pathToFileURL(resolve(root, 'dist/hub.js')).href)
+const { createHub } = await import(pathToFileURL(hubEntry).href)
 say(`• starting the hub (rooms in ${dataDir})`)
 let hub
 try {
   // id: the hub runs a Raft group (of one), whose KV the demo uses to reserve unique board names
-  hub = await createHub({ port, host, dataDir, id: 'demo-hub', http: demoHandler(resolve(root, 'demo/dist')), logger })
+  hub = await createHub({ port, host, dataDir, id: 'demo-hub', http: demoHandler(demoDir), logger })
 } catch (err) {
   if (err.code === 'EADDRINUSE') fail(`port ${port} on ${host} is taken (another npm start?): try npm start -- --port ${port + 1}`)
   fail(err.message)

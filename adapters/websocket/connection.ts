@@ -102,7 +102,8 @@ export class HubConnection {
       send: frame => this.send(frame),
       now: () => settings.clock.now(),
       maxFrameBytes: settings.maxFrameBytes,
-      logger: settings.logger
+      logger: settings.logger,
+      random: settings.random
     })
   }
 

@@ -17,6 +17,10 @@
  * await provider.whenSynced
  * doc.map('tasks').set('t1', { title: 'Ship it' })
  * provider.on('pending', n => { if (n === 0) console.log('saved on the hub') })
+ *
+ * // tokens that expire: a function, asked before every join (each reconnect,
+ * // and each retry after the hub answered 4401 "token expired"); getJwt is the app's
+ * const live = new WebSocketProvider('ws://127.0.0.1:4444', 'board-2', new Doc(), { WebSocket, token: async () => await getJwt() })
  * ```
  *
  * @module
@@ -24,6 +28,7 @@
 export { WebSocketProvider } from './provider.js'
 export type { WebSocketProviderEvents } from './provider.js'
 export type { WebSocketProviderOptions, WebSocketLike, WebSocketConstructor, ProviderStatus, RoomError } from './options.js'
+export type { TokenSource } from 'aegis-replication/sync'
 /**
  * @internal The shared hub socket, for other providers that speak the sync
  * protocol to a hub (the WebRTC provider signals over it). Not a stable API.

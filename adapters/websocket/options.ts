@@ -6,7 +6,7 @@
  * @module
  */
 import type { Clock, Logger, Random } from 'aegis-replication'
-import type { Awareness, ErrorCode } from 'aegis-replication/sync'
+import type { Awareness, ErrorCode, TokenSource } from 'aegis-replication/sync'
 
 /** A listener slot of {@link WebSocketLike}; bivariant, so DOM and `ws` sockets both fit. */
 type Listener<E> = { bivarianceHack (event: E): void }['bivarianceHack']
@@ -32,19 +32,34 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike
 /** The state of a provider's connection to the hub. */
 export type ProviderStatus = 'connecting' | 'connected' | 'disconnected'
 
-/** Why the hub refused something in a room (`code` is an `ErrorCode`, e.g. 4403 denied). */
+/**
+ * Why the hub refused something in a room (`code` is an `ErrorCode`, e.g.
+ * 4403 denied, 4401 token expired). When the token function itself failed,
+ * `code` is 4401 and `cause` is what it threw.
+ */
 export interface RoomError {
   code: ErrorCode
   reason: string
+  cause?: unknown
 }
 
 /** Options of {@link WebSocketProvider}. */
 export interface WebSocketProviderOptions {
   /**
-   * Sent with the room's `join`; the hub's `auth(token, room)` decides.
+   * Sent with the room's `join` (and with KV requests); the hub's
+   * `auth(token, room)` decides. A function `() => string |
+   * Promise<string>` is called for the current token before every join —
+   * on every (re)connect and every retry — and before every KV send.
+   *
+   * When the hub answers that the token expired (4401), a function token
+   * is asked again after a backoff (full jitter, 1 s doubling up to 30 s);
+   * a denied room (4403) is retried every 15–30 s. A fixed string token is
+   * final on both: the room stays offline (status `'denied'`) until it is
+   * connected again. A token function that throws or rejects emits
+   * `error` (code 4401, with `cause`) and is retried with the same backoff.
    * @default ''
    */
-  token?: string
+  token?: TokenSource
   /**
    * The `WebSocket` constructor. Node 20 has none: pass `ws`'s
    * (`import WebSocket from 'ws'`).

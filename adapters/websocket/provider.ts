@@ -12,7 +12,7 @@ import {
 } from 'aegis-replication'
 import {
   Access, Awareness, ErrorCode, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates, watchAwarenessTimeouts,
-  type AwarenessChanges, type ClientRoom
+  type AwarenessChanges, type ClientRoom, type TokenSource
 } from 'aegis-replication/sync'
 import { RaftKv } from 'aegis-replication/raft'
 import { joinConnection, type ConnectionMember, type HubConnection } from './connection.js'
@@ -26,7 +26,10 @@ export interface WebSocketProviderEvents {
   synced: (synced: boolean) => void
   /** The number of local updates the hub has not acknowledged changed. */
   pending: (pending: number) => void
-  /** The hub refused something in this room: `code` 4403 is denied, 4405 read-only. */
+  /**
+   * The hub refused something in this room: `code` 4403 is denied, 4401
+   * token expired (or the token function failed: see `cause`), 4405 read-only.
+   */
   error: (err: RoomError) => void
 }
 
@@ -55,7 +58,7 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
   readonly awareness: Awareness
   /** Resolves once first synced; rejects with `AbortError` if destroyed before. */
   readonly whenSynced: Promise<this>
-  private readonly token: string
+  private readonly token: TokenSource
   private readonly clock: Clock
   private readonly logger: Logger
   private readonly ownsAwareness: boolean
@@ -257,14 +260,18 @@ export class WebSocketProvider extends ObservableV2<WebSocketProviderEvents> imp
   }
 
   private roomError (err: RoomError): void {
-    if (err.code === ErrorCode.ReadOnly || err.code === ErrorCode.Denied) {
-      // the hub will not take our updates: nothing is pending any more
+    // refused for good (a fixed token denied or expired) or read-only: the hub will not take our updates
+    const final = this._room?.status === 'denied'
+    if (err.code === ErrorCode.ReadOnly || final) {
       this.carried = 0
       this.queuePending()
     }
-    this.logger.warn('the hub refused a request', { url: this.url, room: this.roomName, code: err.code, reason: err.reason })
+    const retrying = this._room?.status === 'retrying'
+    this.logger.warn(retrying ? 'the hub refused the room for now; retrying with a fresh token' : 'the hub refused a request', {
+      url: this.url, room: this.roomName, code: err.code, reason: err.reason, ...(err.cause === undefined ? {} : { cause: String(err.cause) })
+    })
     this.emit('error', [err])
-    if (err.code === ErrorCode.Denied) this.conn.roomDenied()
+    if (final) this.conn.roomDenied()
   }
 
   private setSynced (synced: boolean): void {

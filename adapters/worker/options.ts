@@ -33,9 +33,15 @@ export interface RoomBackendOptions {
   url?: string
   /**
    * Sent with each room's `join` (the hub's `auth(token, room)` decides).
+   * A function of the room is asked for the current token before every
+   * join (each reconnect, each retry after the hub said the token
+   * expired), and may return a promise: see `WebSocketProvider`'s `token`.
+   * It runs where these options are given — inside the worker for
+   * `exposeDoc`, in the page for `connectWorkerDoc`'s `fallback` — and
+   * never crosses `postMessage`.
    * @default ''
    */
-  token?: string | ((room: string) => string)
+  token?: string | ((room: string) => string | Promise<string>)
   /**
    * Persist each room in IndexedDB, in the database `persistenceName(room)`.
    * @default true

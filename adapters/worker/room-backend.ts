@@ -30,7 +30,8 @@ export class RoomBackend {
       this.persistence = persistence
     }
     if (opts.url !== undefined) {
-      const token = typeof opts.token === 'function' ? opts.token(room) : opts.token
+      const source = opts.token
+      const token = typeof source === 'function' ? () => source(room) : source
       this.provider = new WebSocketProvider(opts.url, room, doc, {
         logger: this.logger,
         ...opts.websocketOptions,

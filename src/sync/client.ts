@@ -19,22 +19,23 @@
  *
  * @module
  */
-import { ObservableV2 } from 'lib0/observable'
 import type { Doc } from '../doc/doc.js'
-import { isEmptyUpdate } from '../doc/update-codec.js'
-import { DecodeError, InvalidArgumentError } from '../errors.js'
+import { InvalidArgumentError } from '../errors.js'
 import { silentLogger, type Logger } from '../components.js'
-import {
-  Access, DEFAULT_MAX_FRAME_BYTES, ErrorCode, MAX_PEER_ID_BYTES, MessageType,
-  type RoomMessage, type SyncMessage
-} from './messages.js'
+import { DEFAULT_MAX_FRAME_BYTES, ErrorCode, MessageType, type SyncMessage } from './messages.js'
 import { DEFAULT_MAX_MESSAGE_BYTES, MessageFraming } from './chunking.js'
 import { KvRequests } from './kv-client.js'
+import { tokenRetry, type TokenRetry, type TokenRetryOptions, type TokenSource } from './room-token.js'
+import { KV_AUTH_ROOM } from './kv-endpoint.js'
+import { ClientRoom, type ClientRoomOptions } from './client-room.js'
+
+export { ClientRoom }
+export type { ClientRoomOptions, ClientRoomEvents, RoomStatus, RoomLink } from './client-room.js'
 
 const randomSessionId = (): string => `${Math.random().toString(36).slice(2, 12)}${Math.random().toString(36).slice(2, 12)}`
 
-/** Options of {@link SyncClient}. */
-export interface SyncClientOptions {
+/** Options of {@link SyncClient}; the retry delays of refused joins are in {@link TokenRetryOptions}. */
+export interface SyncClientOptions extends TokenRetryOptions {
   /** Sends one frame to the hub (the driver's socket). */
   send: (frame: Uint8Array) => void
   /** Milliseconds, for resend timing. @default Date.now */
@@ -59,279 +60,6 @@ export interface SyncClientOptions {
   kvTimeoutMs?: number
 }
 
-/** Options of one room, see {@link SyncClient.addRoom}. */
-export interface ClientRoomOptions {
-  /** Handed to the hub's `auth(token, room)`. @default '' */
-  token?: string
-  /** Ask for write access; a read-only client never sends updates. @default 'write' */
-  access?: Access
-  /**
-   * Sync the doc with the hub's copy. With `false` the room is joined for
-   * signaling only: the doc is neither sent nor received, and the status
-   * becomes `'synced'` as soon as the hub admitted the room.
-   * @default true
-   */
-  sync?: boolean
-  /**
-   * This client's peer id for `sendSignal` (at most `MAX_PEER_ID_BYTES`);
-   * the hub binds the connection to the first id it signals with.
-   * @default none: signaling throws
-   */
-  peerId?: string
-}
-
-/** Where a room's handshake stands. */
-export type RoomStatus = 'offline' | 'joining' | 'synced' | 'denied'
-
-/** Events of {@link ClientRoom}. */
-export interface ClientRoomEvents {
-  /** The handshake finished: both sides hold what the other had. */
-  synced: (room: ClientRoom) => void
-  status: (status: RoomStatus) => void
-  /** The number of local updates the hub has not yet acknowledged changed. */
-  pending: (pending: number) => void
-  /** The hub refused something in this room (denied, read-only, bad update). */
-  error: (err: { code: ErrorCode, reason: string }) => void
-  /** A y-protocols awareness update for this room arrived. */
-  awareness: (update: Uint8Array) => void
-  /** A signal from peer `from` arrived (`to` is this peer's id, or '' for one sent to every peer). */
-  signal: (from: string, payload: Uint8Array, to: string) => void
-}
-
-interface Pending { update: Uint8Array, count: number, sentAt: number }
-
-/** One room of a {@link SyncClient}: a doc kept in sync with the hub's copy. */
-export class ClientRoom extends ObservableV2<ClientRoomEvents> {
-  readonly name: string
-  readonly doc: Doc
-  readonly token: string
-  readonly wantAccess: Access
-  /** Whether the doc syncs through the hub (false: signaling only). */
-  readonly syncsDoc: boolean
-  /** This client's peer id for signaling, if it signals. */
-  readonly peerId: string | undefined
-  /** The access the hub granted, once joined. */
-  access: Access | undefined = undefined
-  private _status: RoomStatus = 'offline'
-  private gotStep2 = false
-  private answeredStep1 = false
-  private joined = false
-  private joinSentAt = 0
-  private resyncAt = 0
-  private seq = 0
-  private readonly inFlight = new Map<number, Pending>()
-  /** Local updates made while offline or before the handshake answered. */
-  private unsent = 0
-  private readonly onUpdate: (update: Uint8Array, origin: unknown) => void
-
-  constructor (private readonly client: SyncClient, name: string, doc: Doc, options: ClientRoomOptions) {
-    super()
-    this.name = name
-    this.doc = doc
-    this.token = options.token ?? ''
-    this.wantAccess = options.access ?? Access.Write
-    this.syncsDoc = options.sync ?? true
-    if (options.peerId !== undefined && (typeof options.peerId !== 'string' || options.peerId.length === 0 || new TextEncoder().encode(options.peerId).length > MAX_PEER_ID_BYTES)) {
-      throw new InvalidArgumentError(`a peer id must be a non-empty string of at most ${MAX_PEER_ID_BYTES} bytes`)
-    }
-    this.peerId = options.peerId
-    this.onUpdate = (update, origin) => { if (origin !== this) this.local(update) }
-    if (this.syncsDoc) doc.on('update', this.onUpdate)
-  }
-
-  /** Whether the hub admitted this room on the current connection (signals may flow). */
-  get isJoined (): boolean { return this.joined }
-
-  /**
-   * Sends an opaque payload to peer `to` of this room ('' = every peer)
-   * through the hub. Returns false (nothing sent) while not joined.
-   *
-   * @throws {InvalidArgumentError} when the room has no `peerId`.
-   */
-  sendSignal (to: string, payload: Uint8Array): boolean {
-    if (this.peerId === undefined) throw new InvalidArgumentError('this room was added without a peerId: it cannot signal')
-    if (!this.joined || this._status === 'denied') return false
-    this.client.sendMessage({ type: MessageType.Signal, room: this.name, from: this.peerId, to, payload })
-    return true
-  }
-
-  get status (): RoomStatus { return this._status }
-  get synced (): boolean { return this._status === 'synced' }
-
-  /** Local updates the hub has not acknowledged as durable. */
-  get pending (): number {
-    let n = this.unsent
-    for (const p of this.inFlight.values()) n += p.count
-    return n
-  }
-
-  /**
-   * Tells the hub this much of the doc is durable in local storage (call
-   * after the persistence flushed), so the hub knows what each client holds.
-   */
-  reportHeld (stateVector: Uint8Array = this.doc.encodeStateVector()): void {
-    if (this._status !== 'synced' || !this.syncsDoc) return
-    this.client.sendMessage({ type: MessageType.Held, room: this.name, stateVector })
-  }
-
-  /** Sends a y-protocols awareness update to the room. */
-  sendAwareness (update: Uint8Array): void {
-    if (this._status === 'offline' || this._status === 'denied' || !this.syncsDoc) return
-    this.client.sendMessage({ type: MessageType.Awareness, room: this.name, update })
-  }
-
-  /** @internal */
-  join (): void {
-    if (this._status === 'denied') return
-    this.gotStep2 = false
-    this.answeredStep1 = false
-    this.joined = false
-    this.setStatus('joining')
-    this.joinSentAt = this.resyncAt = this.client.now()
-    if (!this.syncsDoc) {
-      this.client.sendMessage({ type: MessageType.SignalJoin, room: this.name, token: this.token })
-      return
-    }
-    this.client.sendMessage({
-      type: MessageType.Join, room: this.name, token: this.token, access: this.wantAccess, stateVector: this.doc.encodeStateVector()
-    })
-  }
-
-  /** @internal */
-  offline (): void {
-    // what was in flight may or may not have reached the hub: the next
-    // handshake's diff covers it either way
-    for (const p of this.inFlight.values()) this.unsent += p.count
-    this.inFlight.clear()
-    this.answeredStep1 = false
-    this.joined = false
-    if (this._status !== 'denied') this.setStatus('offline')
-  }
-
-  /** @internal */
-  receive (m: RoomMessage): void {
-    switch (m.type) {
-      case MessageType.Joined:
-        this.access = m.access
-        this.joined = true
-        if (!this.syncsDoc && this._status === 'joining') {
-          this.setStatus('synced')
-          this.emit('synced', [this])
-        }
-        break
-      case MessageType.Signal:
-        if (this.joined) this.emit('signal', [m.from, m.payload, m.to])
-        break
-      case MessageType.SyncStep2:
-        if (!this.syncsDoc) break
-        this.doc.applyUpdate(m.update, this)
-        this.gotStep2 = true
-        this.maybeSynced()
-        break
-      case MessageType.SyncStep1:
-        if (this.syncsDoc) this.answerStep1(m.stateVector)
-        break
-      case MessageType.Update:
-        if (this.syncsDoc) this.doc.applyUpdate(m.update, this)
-        break
-      case MessageType.Ack:
-        this.ack(m.from, m.to)
-        break
-      case MessageType.Awareness:
-        this.emit('awareness', [m.update])
-        break
-      case MessageType.Error:
-        this.refused(m.code, m.reason)
-        break
-      default:
-        throw new DecodeError(`a hub does not send message type ${m.type}`)
-    }
-  }
-
-  /** @internal resend what seems lost */
-  tick (now: number, resendAfterMs: number, resyncEveryMs: number): void {
-    if (this._status === 'joining' && now - this.joinSentAt >= resendAfterMs) {
-      this.join()
-      return
-    }
-    if (!this.answeredStep1) return
-    if (now - this.resyncAt >= resyncEveryMs) {
-      // anti-entropy: ask for anything a lost frame kept from us
-      this.resyncAt = now
-      this.client.sendMessage({ type: MessageType.SyncStep1, room: this.name, stateVector: this.doc.encodeStateVector() })
-    }
-    for (const [seq, p] of this.inFlight) {
-      if (now - p.sentAt < resendAfterMs) continue
-      p.sentAt = now
-      this.client.sendMessage({ type: MessageType.Update, room: this.name, seq, update: p.update })
-    }
-  }
-
-  /** @internal */
-  detach (): void {
-    if (this.syncsDoc) this.doc.off('update', this.onUpdate)
-    this.offline()
-  }
-
-  private answerStep1 (stateVector: Uint8Array): void {
-    const count = this.pending
-    this.inFlight.clear()
-    this.unsent = 0
-    if (this.wantAccess === Access.Write && this.access !== Access.Read) {
-      const diff = this.doc.encodeStateAsUpdate(stateVector)
-      if (count > 0 || !isEmptyUpdate(diff)) this.sendUpdate(diff, Math.max(count, 1))
-    }
-    this.emitPending()
-    this.answeredStep1 = true
-    this.maybeSynced()
-  }
-
-  private local (update: Uint8Array): void {
-    if (this.wantAccess !== Access.Write || this.access === Access.Read) return
-    // once the hub's vector is answered, the hub has everything older
-    if (this.answeredStep1 && this._status !== 'offline') this.sendUpdate(update, 1)
-    else this.unsent++
-    this.emitPending()
-  }
-
-  private sendUpdate (update: Uint8Array, count: number): void {
-    const seq = ++this.seq
-    this.inFlight.set(seq, { update, count, sentAt: this.client.now() })
-    this.client.sendMessage({ type: MessageType.Update, room: this.name, seq, update })
-  }
-
-  private ack (from: number, to: number): void {
-    const before = this.pending
-    for (const seq of [...this.inFlight.keys()]) if (seq >= from && seq <= to) this.inFlight.delete(seq)
-    if (this.pending !== before) this.emitPending()
-  }
-
-  private refused (code: ErrorCode, reason: string): void {
-    if (code === ErrorCode.Denied) this.setStatus('denied')
-    if (code === ErrorCode.ReadOnly) {
-      this.access = Access.Read
-      this.inFlight.clear()
-      this.unsent = 0
-      this.emitPending()
-    }
-    this.emit('error', [{ code, reason }])
-  }
-
-  private maybeSynced (): void {
-    if (this._status === 'joining' && this.gotStep2 && this.answeredStep1) {
-      this.setStatus('synced')
-      this.emit('synced', [this])
-    }
-  }
-
-  private setStatus (s: RoomStatus): void {
-    if (this._status === s) return
-    this._status = s
-    this.emit('status', [s])
-  }
-
-  private emitPending (): void { this.emit('pending', [this.pending]) }
-}
 
 /** The client side of one connection to a hub, with its rooms. */
 export class SyncClient {
@@ -344,6 +72,8 @@ export class SyncClient {
   private readonly kvRequests: KvRequests
   /** @internal */
   readonly now: () => number
+  /** @internal retry delays of refused joins */
+  readonly retry: TokenRetry
 
   constructor (options: SyncClientOptions) {
     if (typeof options?.send !== 'function') throw new InvalidArgumentError('SyncClient needs a send(frame) function')
@@ -352,9 +82,11 @@ export class SyncClient {
     this.resendAfterMs = options.resendAfterMs ?? 5000
     this.resyncEveryMs = options.resyncEveryMs ?? 30_000
     this.logger = options.logger ?? silentLogger
+    this.retry = tokenRetry(options)
     this.kvRequests = new KvRequests({
       send: (m) => this.sendMessage(m),
       now: this.now,
+      retry: this.retry,
       session: options.kvSession ?? randomSessionId(),
       timeoutMs: options.kvTimeoutMs
     })
@@ -365,11 +97,14 @@ export class SyncClient {
    * `aegis-replication/raft`); resolves with the encoded result once it is
    * applied (writes) or read linearizably. Survives reconnects: a request
    * is sent again with the same session and seq, so a write applies once.
+   * A token function is called before every send; when the hub answers
+   * that its token expired, the request is sent again with a fresh one
+   * (with backoff, until `kvTimeoutMs`).
    *
    * @throws {KvRequestError} when the hub refuses it for good.
    * @throws {TimeoutError} after `kvTimeoutMs` without an answer.
    */
-  kv (command: Uint8Array, token = ''): Promise<Uint8Array> {
+  kv (command: Uint8Array, token: TokenSource = ''): Promise<Uint8Array> {
     return this.kvRequests.request(command, token)
   }
 
@@ -432,6 +167,11 @@ export class SyncClient {
     if (m.type === MessageType.KvResponse) { this.kvRequests.receive(m); return }
     if (m.type === MessageType.Error && m.room === '') {
       this.logger.warn('hub reported a connection error', { code: m.code, reason: m.reason })
+      return
+    }
+    if (m.type === MessageType.Error && m.room === KV_AUTH_ROOM && !this.rooms.has(m.room)) {
+      // precedes the refusal of the KV request whose token expired
+      if (m.code === ErrorCode.TokenExpired) this.kvRequests.tokenExpired()
       return
     }
     const room = this.rooms.get(m.room)

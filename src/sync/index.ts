@@ -18,6 +18,7 @@ export { splitFrame, Reassembler, MessageFraming, MIN_FRAME_BYTES, DEFAULT_MAX_M
 export type { ReassemblerOptions } from './chunking.js'
 export { SyncClient, ClientRoom } from './client.js'
 export type { SyncClientOptions, ClientRoomOptions, ClientRoomEvents, RoomStatus } from './client.js'
+export type { TokenSource, TokenRetryOptions } from './room-token.js'
 export { HubRoom } from './hub-room.js'
 export type { RoomStore, RoomPeer, HubRoomOptions } from './hub-room.js'
 export { SyncServer, ServerConnection } from './server.js'

@@ -8,6 +8,7 @@
  */
 import { AbortError, TimeoutError } from '../errors.js'
 import { KvStatus, MessageType, type KvRequestMessage, type KvResponseMessage } from './messages.js'
+import { expiredDelay, resolveToken, tokenRetry, type TokenRetry, type TokenSource } from './room-token.js'
 
 /** The hub refused a KV request for good (denied, malformed, no Raft group); `message` says why. */
 export class KvRequestError extends Error {
@@ -20,6 +21,11 @@ export class KvRequestError extends Error {
 
 interface Pending {
   message: KvRequestMessage
+  token: TokenSource
+  /** Counts sends, so a token that arrives after the next send is dropped. */
+  sends: number
+  /** Times the hub found the token expired. */
+  expired: number
   resolve: (result: Uint8Array) => void
   reject: (err: Error) => void
   deadline: number
@@ -39,6 +45,8 @@ export interface KvRequestsOptions {
   timeoutMs?: number
   /** Wait this long before sending again after a `Retry` answer. @default 100 */
   retryAfterMs?: number
+  /** Backoff after an expired token or a failed token function. @default tokenRetry() */
+  retry?: TokenRetry
 }
 
 /** Pending KV requests of one connection. */
@@ -48,38 +56,69 @@ export class KvRequests {
   private seq = 0
   private readonly timeoutMs: number
   private readonly retryAfterMs: number
+  private readonly retry: TokenRetry
+  /** `TokenExpired` errors the hub sent: each precedes the refusal of one request. */
+  private expiredNotices = 0
 
   constructor (private readonly options: KvRequestsOptions) {
     this.timeoutMs = options.timeoutMs ?? 10_000
     this.retryAfterMs = options.retryAfterMs ?? 100
+    this.retry = options.retry ?? tokenRetry()
   }
 
   /** Requests in flight. */
   get size (): number { return this.pending.size }
 
   /** Sends a command; resolves with the encoded KV result. */
-  request (command: Uint8Array, token: string, timeoutMs = this.timeoutMs): Promise<Uint8Array> {
+  request (command: Uint8Array, token: TokenSource, timeoutMs = this.timeoutMs): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       const id = this.nextId++
-      const message: KvRequestMessage = { type: MessageType.KvRequest, room: '', id, token, session: this.options.session, seq: ++this.seq, command }
-      this.pending.set(id, { message, resolve, reject, deadline: this.options.now() + timeoutMs, resendAt: Infinity })
-      this.options.send(message)
+      const message: KvRequestMessage = { type: MessageType.KvRequest, room: '', id, token: '', session: this.options.session, seq: ++this.seq, command }
+      const p: Pending = { message, token, sends: 0, expired: 0, resolve, reject, deadline: this.options.now() + timeoutMs, resendAt: Infinity }
+      this.pending.set(id, p)
+      this.send(p)
+    })
+  }
+
+  /** The hub said a token expired: the next refusal is that request's. */
+  tokenExpired (): void { this.expiredNotices++ }
+
+  /** Sends `p` with the current token (a token function is asked each time). */
+  private send (p: Pending): void {
+    const sends = ++p.sends
+    const current = (): boolean => this.pending.get(p.message.id) === p && p.sends === sends
+    resolveToken(p.token, (token) => {
+      if (!current()) return
+      if (token !== p.message.token) p.message = { ...p.message, token }
+      this.options.send(p.message)
+    }, () => {
+      // wait and ask again (until the deadline): the request was not sent with this token
+      if (current()) p.resendAt = this.options.now() + expiredDelay(this.retry, p.expired++)
     })
   }
 
   /** An answer arrived. */
   receive (m: KvResponseMessage): void {
+    const expired = m.status === KvStatus.Failed && this.expiredNotices > 0
+    if (expired) this.expiredNotices--
     const p = this.pending.get(m.id)
     if (p === undefined) return // answered before, or timed out
     if (m.status === KvStatus.Retry) { p.resendAt = this.options.now() + this.retryAfterMs; return }
+    if (expired && typeof p.token === 'function') {
+      // not applied: send it again with a fresh token, after a backoff
+      p.resendAt = this.options.now() + expiredDelay(this.retry, p.expired++)
+      return
+    }
     this.pending.delete(m.id)
     if (m.status === KvStatus.Ok) p.resolve(m.result)
+    else if (expired) p.reject(new KvRequestError('the token has expired (pass a token function to send a fresh one)'))
     else p.reject(new KvRequestError(m.reason === '' ? 'the hub refused the KV request' : m.reason))
   }
 
   /** The link is up again: send every pending request again (same session and seq). */
   resendAll (): void {
-    for (const p of this.pending.values()) { p.resendAt = Infinity; this.options.send(p.message) }
+    this.expiredNotices = 0
+    for (const p of this.pending.values()) { p.resendAt = Infinity; this.send(p) }
   }
 
   /** Times out old requests and resends those the hub asked to retry. */
@@ -91,7 +130,7 @@ export class KvRequests {
         p.reject(new TimeoutError(`KV request got no answer within ${this.timeoutMs} ms (is the hub's Raft group up and does it have a leader?)`))
       } else if (now >= p.resendAt) {
         p.resendAt = Infinity
-        this.options.send(p.message)
+        this.send(p)
       }
     }
   }
@@ -100,5 +139,6 @@ export class KvRequests {
   abortAll (reason: string): void {
     for (const p of this.pending.values()) p.reject(new AbortError(reason))
     this.pending.clear()
+    this.expiredNotices = 0
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The demo app (demo/, built from the package's public entry points in
- * dist/) in real Chromium: two users in separate browser contexts on one
+ * The demo app (demo/, built by demo/build.mjs from the package's
+ * sources) in real Chromium: two users in separate browser contexts on one
  * board served by a hub in this process, as `npm start` serves it.
  *
  * - adding, voting and tagging converge; presence shows the other user and
@@ -217,7 +217,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
     // this run's screenshots only
     await rm(SHOTS, { recursive: true, force: true })
     await mkdir(SHOTS, { recursive: true })
-    // what `npm start` builds: the package (dist/) and the demo (demo/dist/), when stale
+    // what `npm start` builds: the hub (.aegis-build/) and the demo (demo/dist/), when stale
     await ensureBuilt({ out: { write: () => true } as unknown as NodeJS.WritableStream })
     dir = await mkdtemp(join(tmpdir(), 'aegis-demo-browser-'))
     dataDir = join(dir, 'hub-data')
@@ -460,7 +460,7 @@ describe.skipIf(process.env.AEGIS_SKIP_BROWSER === '1')('the demo app: two users
     await expect.poll(() => /http:\/\/127\.0\.0\.1:\d+\//.exec(out)?.[0], { timeout: 120_000, interval: 200 }).toBeDefined()
     const url = /http:\/\/127\.0\.0\.1:\d+\//.exec(out)![0]
     // fresh outputs are not built again (in a tree being edited meanwhile, a step may rebuild)
-    expect(out).toMatch(/✓ (the package → dist\/ is up to date|built the package → dist\/)/)
+    expect(out).toMatch(/✓ (the hub → \.aegis-build\/ is up to date|built the hub → \.aegis-build\/)/)
     expect(out).toMatch(/✓ (the demo app → demo\/dist\/ is up to date|built the demo app → demo\/dist\/)/)
     expect(out).toContain('Ctrl-C stops it')
 
