@@ -34,28 +34,43 @@ export interface SyncServerOptions {
   bytesPerSecond?: number
   /** Seconds of burst above the averages. @default 4 */
   burstSeconds?: number
-  /** Rooms one connection may join. @default 100 */
+  /** Rooms one connection may join (sync and signaling); a join past it gets `Denied` (4403) for that room. @default 100 */
   maxRoomsPerConnection?: number
   /** Rooms open (or opening) on the hub at once; a join past it gets `Busy` (4503). @default 10000 */
   maxOpenRooms?: number
-  /** Messages per second all connections from one IP may send together. @default 2000 */
+  /**
+   * Messages per second all connections from one IP (`connect(id, io, { ip })`)
+   * may send together, with `burstSeconds` of burst; a connection that sends
+   * past it is closed (`RateLimited`, 4429). @default 2000
+   */
   messagesPerSecondPerIp?: number
-  /** Bytes per second all connections from one IP may send together. @default 64 MiB */
+  /** Bytes per second all connections from one IP may send together (as above). @default 64 MiB */
   bytesPerSecondPerIp?: number
-  /** Awareness client ids one connection may announce in one room. @default 16 */
+  /**
+   * Awareness client ids one connection may announce in one room. Entries
+   * past a presence limit are dropped (not applied, not relayed) and the
+   * sender gets a room error `TooLarge` (4413); it stays connected. @default 16
+   */
   maxPresencePerConnection?: number
-  /** Awareness states one room holds. @default 1000 */
+  /** Awareness states one room holds (at most `MAX_AWARENESS_ENTRIES`). @default 1000 */
   maxPresencePerRoom?: number
-  /** Largest JSON presence state of one client, in bytes as re-encoded. @default 16 KiB */
+  /** Largest JSON presence state of one client, in bytes as re-encoded (at most 64 KiB). @default 16 KiB */
   maxPresenceStateBytes?: number
   /**
    * Bytes queued for a connection (its socket's `bufferedAmount`) before it
    * is closed as a slow consumer (`SlowConsumer`, 4408). @default 64 MiB
    */
   maxQueuedBytes?: number
-  /** Bytes of partly received chunked messages one connection may hold. @default 64 MiB */
+  /**
+   * Bytes of partly received chunked messages one connection may hold
+   * (payload received plus 64 bytes a chunk); a chunk past it closes the
+   * connection (`TooLarge`, 4413). @default 64 MiB
+   */
   maxReassemblyBytesPerConnection?: number
-  /** Bytes of partly received chunked messages all connections may hold together. @default 256 MiB */
+  /**
+   * Bytes of partly received chunked messages all connections may hold
+   * together; a chunk past it closes its sender (`Busy`, 4503). @default 256 MiB
+   */
   maxReassemblyBytes?: number
   /**
    * A chunked message not completed within this many ms (from its first
