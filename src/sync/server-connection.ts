@@ -49,11 +49,13 @@ export interface ConnectionHost {
 }
 
 /**
- * A sync-step-1 arriving while more than this share of `maxQueuedBytes` is
- * still queued for the connection is not answered: the answer may be the
- * room's whole state again, and the client's anti-entropy asks again later.
+ * A sync-step-1 arriving while more than this many frames' worth of bytes
+ * (`maxFrameBytes` each, capped at `maxQueuedBytes`) are still queued for
+ * the connection is not answered: its answer may be the room's whole state
+ * again while an earlier answer has not left, and the client's
+ * anti-entropy asks again later.
  */
-export const STEP1_SKIP_QUEUED_SHARE = 1 / 4
+export const STEP1_SKIP_QUEUED_FRAMES = 1
 
 /** One client connection on the hub. */
 export class ServerConnection implements RoomPeer {
@@ -237,7 +239,7 @@ export class ServerConnection implements RoomPeer {
       this.send({ type: MessageType.Error, room: m.room, code: ErrorCode.Denied, reason: 'join the room before sending to it' })
       return
     }
-    if (m.type === MessageType.SyncStep1 && this.queuedOver(this.server.maxQueuedBytes * STEP1_SKIP_QUEUED_SHARE)) {
+    if (m.type === MessageType.SyncStep1 && this.queuedOver(Math.min(this.server.maxQueuedBytes, this.server.maxFrameBytes * STEP1_SKIP_QUEUED_FRAMES))) {
       this.server.logger.debug('skipped a sync-step-1: the previous answers are still queued', { room: m.room, connection: this.id })
       return
     }

@@ -37,7 +37,7 @@ import { DEFAULT_PRESENCE_LIMITS, type PresenceLimits } from './presence-guard.j
 import type { AuthDecision, ConnectionIO, ConnectOptions, SyncServerOptions, SyncServerStats } from './server-options.js'
 
 export type { AuthDecision, SyncServerOptions, ConnectionIO, ConnectionStats, ConnectOptions, SyncServerStats } from './server-options.js'
-export { ServerConnection, STEP1_SKIP_QUEUED_SHARE } from './server-connection.js'
+export { ServerConnection, STEP1_SKIP_QUEUED_FRAMES } from './server-connection.js'
 
 /** The hub's sync endpoint: connections in, rooms behind. */
 export class SyncServer implements ConnectionHost {
