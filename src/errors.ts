@@ -15,6 +15,15 @@ export class DecodeError extends Error {
   }
 }
 
+/** A peer speaks another protocol version (a {@link DecodeError}: nothing was applied). */
+export class VersionError extends DecodeError {
+  static override name = 'VersionError'
+  constructor (readonly version: number, message = `protocol version ${version} is not supported`) {
+    super(message)
+    this.name = 'VersionError'
+  }
+}
+
 /** A Raft operation reached a node that is not the leader. */
 export class NotLeaderError extends Error {
   static override name = 'NotLeaderError'

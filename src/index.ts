@@ -31,7 +31,7 @@ export type { Dot, LWWEntry, NestedJSON } from './crdt/index.js'
 export { xxh64, xxh64Hex, xxh64Into, xxh32, JumpHash, HashRing, Rendezvous } from './hash/index.js'
 export type { HashInput, Seed64, JumpKey, HashRingOptions } from './hash/index.js'
 export {
-  DecodeError, NotLeaderError, TimeoutError, AbortError, TransactionAbortedError,
+  DecodeError, VersionError, NotLeaderError, TimeoutError, AbortError, TransactionAbortedError,
   ShardUnavailableError, TransportClosedError, StorageError, InvalidArgumentError
 } from './errors.js'
 export type { JsonValue } from './codec/value.js'

@@ -155,14 +155,8 @@ const raftStatus = (m: HubRaftMember): NonNullable<HubMetrics['raft']> => {
   return { id: s.id, role: s.role, leader: s.leaderId ?? null, term: s.term, commit: s.commit, applied: s.applied, snapshotIndex: s.snapshotIndex, voters: s.conf.voters }
 }
 
-/**
- * `HubRoom.failure`: set once the room's storage failed (it then refuses
- * writes). Until that getter lands, the room's private `failed` field.
- */
-const failureOf = (room: HubRoom): Error | undefined => {
-  const r = room as unknown as { failure?: Error, failed?: Error }
-  return r.failure ?? r.failed
-}
+/** Set once the room's storage failed (it then refuses writes). */
+const failureOf = (room: HubRoom): Error | undefined => room.failure
 
 /** Starts a hub; resolves once it listens (at once with `server`). Throws `HubConfigError` in protected mode. */
 export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
@@ -208,7 +202,7 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
     connections: () => clients.size,
     rooms: () => open.size,
     traffic: () => clients.traffic(),
-    reassemblyBytes: () => { const n = (sync as { reassemblyBytes?: unknown }).reassemblyBytes; return typeof n === 'number' ? n : undefined },
+    reassemblyBytes: () => sync.stats().reassemblyBytes,
     failedRooms: () => failedRooms().length,
     raft: () => raftMember === undefined ? undefined : raftStatus(raftMember)
   })
@@ -330,10 +324,7 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   })
 
   // expired partial (chunked) messages: dropped by the sync server once it sweeps
-  const sweeper = setInterval(() => {
-    const s = sync as { sweep?: () => void }
-    if (typeof s.sweep === 'function') s.sweep()
-  }, 1000)
+  const sweeper = setInterval(() => { sync.sweep() }, 1000)
   sweeper.unref?.()
 
   http.on('connection', guard.accepted)

@@ -265,7 +265,15 @@ export const encodeAwarenessUpdate = (
  * and no event fires.
  */
 export const applyAwarenessUpdate = (awareness: Awareness, update: Uint8Array, origin: unknown): void => {
-  const entries = decodeAwarenessUpdate(update)
+  applyAwarenessEntries(awareness, decodeAwarenessUpdate(update), origin)
+}
+
+/**
+ * {@link applyAwarenessUpdate} for entries already decoded (a hub that
+ * checked them first). Returns whether any entry was applied (an `update`
+ * event fired): false when every entry was stale.
+ */
+export const applyAwarenessEntries = (awareness: Awareness, entries: readonly AwarenessEntry[], origin: unknown): boolean => {
   const timestamp = awareness._now()
   const added: number[] = []
   const updated: number[] = []
@@ -302,7 +310,9 @@ export const applyAwarenessUpdate = (awareness: Awareness, update: Uint8Array, o
   }
   if (added.length > 0 || updated.length > 0 || removed.length > 0) {
     awareness.emit('update', [{ added, updated, removed }, origin])
+    return true
   }
+  return false
 }
 
 export {

@@ -51,12 +51,28 @@ export interface ReassemblerOptions {
    * @default 4
    */
   maxPending?: number
+  /**
+   * Milliseconds, to note when each partial message began (see
+   * {@link Reassembler.startedBefore}).
+   * @default () => 0
+   */
+  now?: () => number
 }
+
+/**
+ * Bytes a held chunk costs besides its payload (the view and its slot), so
+ * that a flood of tiny chunks is accounted for too.
+ */
+export const CHUNK_HELD_OVERHEAD = 64
 
 interface Partial {
   count: number
   got: number
+  /** Payload bytes received. */
   bytes: number
+  /** `now()` when its first chunk came. */
+  started: number
+  /** Sparse: grows with the chunks that came, never by the declared count. */
   parts: Array<Uint8Array | undefined>
 }
 
@@ -64,20 +80,57 @@ interface Partial {
 export class Reassembler {
   private readonly maxMessageBytes: number
   private readonly maxPending: number
+  private readonly now: () => number
   private readonly pending = new Map<number, Partial>()
   /** Ids completed lately: a late duplicate of their chunks is ignored. */
   private readonly recent: number[] = []
+  /** Payload bytes held, and the same plus the per-chunk overhead. */
+  private payload = 0
+  private held = 0
 
   constructor (options: ReassemblerOptions = {}) {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES
     this.maxPending = options.maxPending ?? 4
+    this.now = options.now ?? (() => 0)
   }
 
-  /** Bytes held by partly received messages. */
-  get bufferedBytes (): number {
-    let n = 0
-    for (const p of this.pending.values()) n += p.bytes
-    return n
+  /** Payload bytes of partly received messages. */
+  get bufferedBytes (): number { return this.payload }
+
+  /**
+   * What partly received messages cost: their payloads plus
+   * {@link CHUNK_HELD_OVERHEAD} per chunk. Budgets count this.
+   */
+  get heldBytes (): number { return this.held }
+
+  /** Partly received messages. */
+  get pendingCount (): number { return this.pending.size }
+
+  /** Whether a partial message began before `time` (it is overdue). */
+  startedBefore (time: number): boolean {
+    for (const p of this.pending.values()) if (p.started < time) return true
+    return false
+  }
+
+  /**
+   * Bytes `c` would add to {@link heldBytes} if pushed: 0 for a
+   * duplicate or for the chunk that completes its message (which frees
+   * the rest). Lets a caller enforce budgets before holding anything.
+   */
+  cost (c: ChunkMessage): number {
+    const p = this.pending.get(c.id)
+    if (p === undefined) return this.recent.includes(c.id) ? 0 : c.bytes.length + CHUNK_HELD_OVERHEAD
+    if (p.parts[c.index] !== undefined) return 0
+    if (p.count === c.count && p.got + 1 === p.count) return 0
+    return c.bytes.length + CHUNK_HELD_OVERHEAD
+  }
+
+  private drop (id: number): void {
+    const p = this.pending.get(id)
+    if (p === undefined) return
+    this.pending.delete(id)
+    this.payload -= p.bytes
+    this.held -= p.bytes + p.got * CHUNK_HELD_OVERHEAD
   }
 
   /**
@@ -90,30 +143,31 @@ export class Reassembler {
   push (c: ChunkMessage): Uint8Array | undefined {
     let p = this.pending.get(c.id)
     if (p === undefined && this.recent.includes(c.id)) return undefined
+    if (c.bytes.length === 0) throw new DecodeError(`chunk ${c.index} of message ${c.id} is empty`)
     if (p === undefined) {
       if (c.count > this.maxMessageBytes) {
         throw new DecodeError(`a chunked message of ${c.count} chunks cannot fit ${this.maxMessageBytes} bytes`)
       }
-      p = { count: c.count, got: 0, bytes: 0, parts: [] }
+      p = { count: c.count, got: 0, bytes: 0, started: this.now(), parts: [] }
       this.pending.set(c.id, p)
-      if (this.pending.size > this.maxPending) {
-        const oldest = this.pending.keys().next().value as number
-        this.pending.delete(oldest)
-      }
+      if (this.pending.size > this.maxPending) this.drop(this.pending.keys().next().value as number)
     } else if (p.count !== c.count) {
-      this.pending.delete(c.id)
+      this.drop(c.id)
       throw new DecodeError(`chunk ${c.index} of message ${c.id} says ${c.count} chunks, earlier ones said ${p.count}`)
     }
     if (p.parts[c.index] !== undefined) return undefined
     if (p.bytes + c.bytes.length > this.maxMessageBytes) {
-      this.pending.delete(c.id)
+      this.drop(c.id)
       throw new DecodeError(`chunked message ${c.id} is larger than ${this.maxMessageBytes} bytes`)
     }
-    p.parts[c.index] = c.bytes
+    // a small view of a large buffer would keep all of it alive: hold a copy
+    p.parts[c.index] = c.bytes.length * 2 < c.bytes.buffer.byteLength ? c.bytes.slice() : c.bytes
     p.got++
     p.bytes += c.bytes.length
+    this.payload += c.bytes.length
+    this.held += c.bytes.length + CHUNK_HELD_OVERHEAD
     if (p.got < p.count) return undefined
-    this.pending.delete(c.id)
+    this.drop(c.id)
     this.recent.push(c.id)
     if (this.recent.length > 16) this.recent.shift()
     const out = new Uint8Array(p.bytes)
@@ -126,6 +180,8 @@ export class Reassembler {
   clear (): void {
     this.pending.clear()
     this.recent.length = 0
+    this.payload = 0
+    this.held = 0
   }
 }
 

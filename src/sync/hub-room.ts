@@ -9,7 +9,15 @@
  *
  * The room also keeps the presence (awareness) states its members sent: a
  * newcomer gets them at once, and the states a connection introduced are
- * removed — and the removal relayed — when that connection leaves.
+ * removed — and the removal relayed — when that connection leaves. A client
+ * id belongs to the member that first announced it (see
+ * {@link PresenceGuard}): others cannot overwrite or remove it, and the
+ * room holds a bounded number of bounded states.
+ *
+ * Never throws from `join`/`leave`, and its promises never reject: an
+ * unexpected error is logged (`error`) and the room carries on. `receive`
+ * may throw for a bug-level error (not bad input): the server closes that
+ * connection.
  *
  * @module
  */
@@ -19,7 +27,11 @@ import { silentLogger, type Logger } from '../components.js'
 import { isEmptyUpdate } from '../doc/update-codec.js'
 import { decodeStateVector } from '../doc/state-vector.js'
 import { Access, ErrorCode, MessageType, type SyncMessage } from './messages.js'
-import { applyAwarenessUpdate, Awareness, decodeAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates } from './awareness.js'
+import {
+  applyAwarenessEntries, Awareness, decodeAwarenessUpdate, encodeAwarenessEntries, encodeAwarenessUpdate, removeAwarenessStates,
+  type AwarenessEntry
+} from './awareness.js'
+import { PresenceGuard, type PresenceLimits, type PresenceRefusal } from './presence-guard.js'
 
 /** Where a room's updates become durable (the hub's write-ahead log, or memory in tests). */
 export interface RoomStore {
@@ -39,6 +51,8 @@ export interface RoomPeer {
 export interface HubRoomOptions {
   /** @default silentLogger */
   logger?: Logger
+  /** Presence limits. @default DEFAULT_PRESENCE_LIMITS (16 per connection, 1000 per room, 16 KiB a state) */
+  presence?: Partial<PresenceLimits>
 }
 
 /** A room on a hub. */
@@ -58,8 +72,8 @@ export class HubRoom {
   private fullState: Uint8Array | undefined = undefined
   /** The last state vector each member reported as durable in its own storage. */
   private readonly held = new Map<RoomPeer, Uint8Array>()
-  /** Awareness client ids each member announced. */
-  private readonly clientsOf = new Map<RoomPeer, Set<number>>()
+  /** Which member owns which awareness client id. */
+  private readonly guard: PresenceGuard<RoomPeer>
 
   constructor (name: string, doc: Doc, store: RoomStore, options: HubRoomOptions = {}) {
     this.name = name
@@ -67,6 +81,7 @@ export class HubRoom {
     this.store = store
     this.logger = options.logger ?? silentLogger
     this.presence.setLocalState(null)
+    this.guard = new PresenceGuard(this.presence.clientID, options.presence)
     // any change (ours, or the driver's own edits) makes the cached full state stale
     doc.on('update', () => { this.fullState = undefined })
   }
@@ -80,31 +95,58 @@ export class HubRoom {
   /** Resolves once every accepted update is durable. */
   flush (): Promise<void> { return this.queue }
 
-  /** Adds a member and runs the handshake: `joined`, then `sync-step-2` and `sync-step-1` once durable. */
+  /** Why the room's storage failed (it then refuses updates), if it did. */
+  get failure (): Error | undefined { return this.failed }
+
+  /** @internal the server's presence limits */
+  setPresenceLimits (limits: Partial<PresenceLimits>): void { this.guard.setLimits(limits) }
+
+  /**
+   * Adds a member and runs the handshake: `joined`, then `sync-step-2` and
+   * `sync-step-1` once durable. Never rejects.
+   */
   join (peer: RoomPeer, access: Access, stateVector: Uint8Array): Promise<void> {
     this.members.set(peer, access)
-    peer.send({ type: MessageType.Joined, room: this.name, access })
-    const others = [...this.presence.states.keys()].filter(id => id !== this.presence.clientID)
-    if (others.length > 0) peer.send({ type: MessageType.Awareness, room: this.name, update: encodeAwarenessUpdate(this.presence, others) })
+    try {
+      peer.send({ type: MessageType.Joined, room: this.name, access })
+      const others = [...this.presence.states.keys()].filter(id => id !== this.presence.clientID)
+      if (others.length > 0) peer.send({ type: MessageType.Awareness, room: this.name, update: encodeAwarenessUpdate(this.presence, others) })
+    } catch (err) {
+      this.unexpected('join', peer, err)
+    }
     return this.queue.then(() => {
       if (!this.members.has(peer)) return
-      this.answer(peer, stateVector)
-      peer.send({ type: MessageType.SyncStep1, room: this.name, stateVector: this.doc.encodeStateVector() })
+      try {
+        this.answer(peer, stateVector)
+        peer.send({ type: MessageType.SyncStep1, room: this.name, stateVector: this.doc.encodeStateVector() })
+      } catch (err) {
+        this.unexpected('join', peer, err)
+      }
     })
   }
 
-  /** Removes a member, and the presence states it announced (telling the others). */
+  /** Removes a member, and the presence states it owns (telling the others). Never throws. */
   leave (peer: RoomPeer): void {
     this.members.delete(peer)
     this.held.delete(peer)
-    const gone = this.clientsOf.get(peer)
-    this.clientsOf.delete(peer)
-    if (gone === undefined || gone.size === 0) return
-    const ids = [...gone].filter(id => this.presence.states.has(id))
-    removeAwarenessStates(this.presence, ids, peer)
-    if (ids.length === 0) return
-    const update = encodeAwarenessUpdate(this.presence, ids)
-    for (const other of this.members.keys()) other.send({ type: MessageType.Awareness, room: this.name, update })
+    const owned = this.guard.release(peer)
+    if (owned.length === 0) return
+    try {
+      const ids = owned.filter(id => this.presence.states.has(id))
+      removeAwarenessStates(this.presence, ids, peer)
+      if (ids.length > 0) {
+        const update = encodeAwarenessUpdate(this.presence, ids)
+        for (const other of this.members.keys()) other.send({ type: MessageType.Awareness, room: this.name, update })
+      }
+    } catch (err) {
+      this.unexpected('leave', peer, err)
+    }
+    // the ids are free again: their clocks start over with the next owner
+    for (const id of owned) this.presence.meta.delete(id)
+  }
+
+  private unexpected (what: string, peer: RoomPeer, err: unknown): void {
+    this.logger.error(`unexpected error in a room's ${what}`, { room: this.name, peer: peer.id, error: String(err) })
   }
 
   /**
@@ -147,7 +189,13 @@ export class HubRoom {
         this.update(peer, m.type === MessageType.Update ? m.seq : 0, m.update)
         return
       case MessageType.SyncStep1:
-        void this.queue.then(() => { if (this.members.has(peer)) this.answer(peer, m.stateVector) })
+        void this.queue.then(() => {
+          try {
+            if (this.members.has(peer)) this.answer(peer, m.stateVector)
+          } catch (err) {
+            this.unexpected('sync-step-1 answer', peer, err)
+          }
+        })
         return
       case MessageType.Held:
         try {
@@ -158,9 +206,13 @@ export class HubRoom {
           peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.BadMessage, reason: err.message })
         }
         return
-      case MessageType.Awareness:
-        if (this.awareness(peer, m.update)) for (const other of this.members.keys()) if (other !== peer) other.send(m)
+      case MessageType.Awareness: {
+        const relay = this.awareness(peer, m.update)
+        if (relay === undefined) return
+        const out = relay === m.update ? m : { type: MessageType.Awareness, room: this.name, update: relay } as const
+        for (const other of this.members.keys()) if (other !== peer) other.send(out)
         return
+      }
       case MessageType.Leave:
         this.leave(peer)
         return
@@ -169,28 +221,43 @@ export class HubRoom {
     }
   }
 
-  /** Records a member's presence update; true when it changed something worth relaying (a malformed one is answered with an error). */
-  private awareness (peer: RoomPeer, update: Uint8Array): boolean {
+  /**
+   * Records a member's presence update. Returns what to relay (`update`
+   * itself when every entry was admitted), or undefined when nothing
+   * changed (stale, refused or malformed: a malformed one is answered with
+   * an error).
+   */
+  private awareness (peer: RoomPeer, update: Uint8Array): Uint8Array | undefined {
+    let entries: AwarenessEntry[]
     try {
-      const entries = decodeAwarenessUpdate(update)
-      let changed = false
-      const seen = (): void => { changed = true }
-      this.presence.on('update', seen)
-      try { applyAwarenessUpdate(this.presence, update, peer) } finally { this.presence.off('update', seen) }
-      let mine = this.clientsOf.get(peer)
-      if (mine === undefined) this.clientsOf.set(peer, mine = new Set())
-      for (const e of entries) {
-        if (e.clientID === this.presence.clientID) continue
-        if (e.state === null) mine.delete(e.clientID)
-        else mine.add(e.clientID)
-      }
-      return changed // nothing new (a stale or clock-0 state): nothing to relay
+      entries = decodeAwarenessUpdate(update)
     } catch (err) {
       if (!(err instanceof DecodeError)) throw err
       this.logger.warn('refused a malformed awareness update', { room: this.name, peer: peer.id, error: err.message })
       peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.BadMessage, reason: err.message })
-      return false
+      return undefined
     }
+    let refusals: Partial<Record<PresenceRefusal, number>> | undefined
+    const admitted = this.guard.admit(peer, entries, (_e, why) => {
+      refusals ??= {}
+      refusals[why] = (refusals[why] ?? 0) + 1
+    })
+    if (refusals !== undefined) this.refusedPresence(peer, refusals)
+    if (admitted.length === 0) return undefined
+    // nothing new (a stale or clock-0 state): nothing to relay
+    if (!applyAwarenessEntries(this.presence, admitted, peer)) return undefined
+    return admitted === entries ? update : encodeAwarenessEntries(admitted)
+  }
+
+  /** One warning per update; the sender hears of limits (not of spoofing, which a correct client never does). */
+  private refusedPresence (peer: RoomPeer, refusals: Partial<Record<PresenceRefusal, number>>): void {
+    this.logger.warn('refused awareness entries', { room: this.name, peer: peer.id, ...refusals })
+    const limit = refusals['too-large'] !== undefined
+      ? 'an awareness state is over the size limit'
+      : refusals['connection-limit'] !== undefined || refusals['room-limit'] !== undefined
+        ? 'too many awareness client ids for this connection or room'
+        : undefined
+    if (limit !== undefined) peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.TooLarge, reason: limit })
   }
 
   private answer (peer: RoomPeer, stateVector: Uint8Array): void {
@@ -246,9 +313,13 @@ export class HubRoom {
       }
     }
     write.then(() => {
-      if (seq > 0 && this.members.has(peer)) peer.send({ type: MessageType.Ack, room: this.name, from: seq, to: seq })
+      try {
+        if (seq > 0 && this.members.has(peer)) peer.send({ type: MessageType.Ack, room: this.name, from: seq, to: seq })
+      } catch (err) { this.unexpected('ack', peer, err) }
     }, () => {
-      peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.Internal, reason: 'room storage failed; retry later' })
+      try {
+        peer.send({ type: MessageType.Error, room: this.name, code: ErrorCode.Internal, reason: 'room storage failed; retry later' })
+      } catch (err) { this.unexpected('ack', peer, err) }
     })
   }
 }

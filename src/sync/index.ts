@@ -22,9 +22,11 @@ export type { TokenSource, TokenRetryOptions } from './room-token.js'
 export { HubRoom } from './hub-room.js'
 export type { RoomStore, RoomPeer, HubRoomOptions } from './hub-room.js'
 export { SyncServer, ServerConnection } from './server.js'
-export type { SyncServerOptions, ConnectionIO, ConnectionStats, AuthDecision } from './server.js'
+export type { SyncServerOptions, ConnectionIO, ConnectionStats, AuthDecision, ConnectOptions, SyncServerStats } from './server.js'
+export { DEFAULT_PRESENCE_LIMITS } from './presence-guard.js'
+export type { PresenceLimits } from './presence-guard.js'
 export {
-  Awareness, applyAwarenessUpdate, encodeAwarenessUpdate, removeAwarenessStates, modifyAwarenessUpdate,
+  Awareness, applyAwarenessUpdate, applyAwarenessEntries, encodeAwarenessUpdate, removeAwarenessStates, modifyAwarenessUpdate,
   decodeAwarenessUpdate, encodeAwarenessEntries, watchAwarenessTimeouts, DEFAULT_AWARENESS_TIMEOUT_MS, MAX_AWARENESS_ENTRIES, MAX_AWARENESS_STATE_BYTES
 } from './awareness.js'
 export type {

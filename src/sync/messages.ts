@@ -30,7 +30,7 @@
  * @module
  */
 import * as encoding from 'lib0/encoding'
-import { DecodeError } from '../errors.js'
+import { DecodeError, VersionError } from '../errors.js'
 import { type Decoder, decodeWith, readBytes, readString, readUint8, readVarUint } from '../codec/reader.js'
 import { writeString } from '../codec/writer.js'
 
@@ -266,7 +266,7 @@ const readSeq = (d: Decoder, what: string): number => {
 export const decodeMessage = (frame: Uint8Array): SyncMessage => decodeWith('sync message', frame, d => {
   const version = readUint8(d, 'protocol version')
   if (version !== PROTOCOL_VERSION) {
-    throw new DecodeError(`protocol version ${version} is not supported (this peer speaks ${PROTOCOL_VERSION})`)
+    throw new VersionError(version, `protocol version ${version} is not supported (this peer speaks ${PROTOCOL_VERSION})`)
   }
   const type = readUint8(d, 'message type')
   if (type === MessageType.Chunk) {
