@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey, type JWSHeaderParameters, type FlattenedJWSInput } from 'jose'
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey, type CompactJWSHeaderParameters, type FlattenedJWSInput } from 'jose'
 import { InvalidArgumentError } from 'aegis-replication'
 import type { AuthDecision } from 'aegis-replication/sync'
 import { accessFromClaims } from './jwt-claims.js'
@@ -96,7 +96,7 @@ export const createJwtAuth = (options: JwtAuthOptions): JwtAuth => {
   const algorithms = options.algorithms ?? [...(key === undefined ? [] : ['HS256']), ...(jwks === undefined ? [] : ['RS256', 'ES256'])]
   if (algorithms.some(a => a.toLowerCase() === 'none')) throw new InvalidArgumentError('createJwtAuth: the algorithm "none" is never accepted')
   // HMAC algorithms use the secret, the others the JWKS: a token cannot pick its own key type
-  const getKey = async (header: JWSHeaderParameters, token: FlattenedJWSInput): Promise<Uint8Array | CryptoKey> => {
+  const getKey = async (header: CompactJWSHeaderParameters, token: FlattenedJWSInput): Promise<Uint8Array | CryptoKey> => {
     if (HMAC.includes(header.alg)) {
       if (key === undefined) throw new errors.JOSEAlgNotAllowed(`"${header.alg}" needs a secret, and none is configured`)
       return key
