@@ -29,7 +29,8 @@ const KEYS: Array<[section: string, key: string, get: (c: ReplicationConfig) => 
   ['hub', 'port', c => c.hub.port],
   ['hub', 'host', c => c.hub.host],
   ['hub', 'data_dir', c => c.hub.dataDir],
-  ['hub', 'idle_ms', c => c.hub.idleMs]
+  ['hub', 'idle_ms', c => c.hub.idleMs],
+  ['hub', 'allow_anonymous', c => c.hub.allowAnonymous]
 ]
 const SECTIONS = ['replication', 'raft', 'sharding', 'hub']
 
@@ -134,7 +135,8 @@ const configArb: fc.Arbitrary<ReplicationConfig> = fc.record({
     port: fc.integer({ min: 0, max: 65_535 }),
     host: fc.oneof(fc.constantFrom('127.0.0.1', '0.0.0.0', '::1', 'localhost'), text),
     dataDir: fc.oneof(fc.constantFrom('./.aegis-data', '/var/lib/aegis', 'C:\\aegis\\data', "it's here"), text),
-    idleMs: fc.nat()
+    idleMs: fc.nat(),
+    allowAnonymous: fc.boolean()
   })
 }) as fc.Arbitrary<ReplicationConfig>
 
