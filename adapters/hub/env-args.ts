@@ -57,7 +57,13 @@ const argvError = (err: unknown, flags: readonly FlagSpec[]): Error => {
   const message = e.message ?? String(err)
   if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
     const option = /Unknown option '([^']*)'/.exec(message)?.[1] ?? '?'
-    const near = closest(option.replace(/^-+/, ''), flags.map(f => f.name))
+    const secretFlag = flags.find(f => f.secretEnv !== undefined && f.name === `${option.replace(/^-+/, '')}-file`)
+    if (secretFlag !== undefined) {
+      return new InvalidArgumentError(`${option} does not exist: secrets are not taken on the command line (every user can read it); use --${secretFlag.name} FILE or ${secretFlag.secretEnv}`)
+    }
+    const bare = option.replace(/^-+/, '')
+    const extending = flags.filter(f => bare.length >= 3 && f.name.startsWith(bare))
+    const near = extending.length === 1 ? extending[0].name : closest(bare, flags.map(f => f.name))
     return new InvalidArgumentError(`unknown flag ${option}${near === undefined ? '' : ` (did you mean --${near}?)`}; see aegis-hub --help`)
   }
   if (e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
