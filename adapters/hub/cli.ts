@@ -159,8 +159,8 @@ export const runHubCli = async (argv: string[], out: (line: string) => void = (l
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
-    out(`aegis-hub: ${signal}, shutting down\n`)
-    hub.close().then(() => process.exit(0), (err) => { process.stderr.write(`aegis-hub: shutdown failed: ${String(err)}\n`); process.exit(1) })
+    logger.info('shutting down', { signal })
+    hub.close().then(() => process.exit(0), (err) => { logger.error('shutdown failed', { error: String(err) }); process.exit(1) })
   }
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))
