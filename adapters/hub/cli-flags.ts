@@ -6,40 +6,11 @@
  *
  * @module
  */
+import type { FlagSpec } from './cli-flag-spec.js'
 import { HUB_LIMIT_FLAGS } from './cli-limit-flags.js'
 
-/** How a flag's text becomes a value. */
-export type FlagKind = 'string' | 'integer' | 'boolean' | 'list'
-
-/** One flag. */
-export interface FlagSpec {
-  /** kebab-case, without `--` */
-  readonly name: string
-  readonly kind: FlagKind
-  /** The section of `--help` it is listed in. */
-  readonly group: 'Listen and store' | 'Access' | 'Raft' | 'Limits' | 'Other'
-  readonly help: string
-  /** The value's name in `--help` (`N`, `FILE`). */
-  readonly arg?: string
-  /** `AEGIS_HUB_<NAME>` unless `null` (flags that only make sense on the command line). */
-  readonly env?: string | null
-  /** An environment variable holding the secret itself, for a `…-file` flag (never a flag: argv is visible to every user). */
-  readonly secretEnv?: string
-  /** The `[hub]` property (camelCase) the config file sets it with. */
-  readonly config?: string
-  /** Integer bounds. @default 0 and Number.MAX_SAFE_INTEGER */
-  readonly min?: number
-  readonly max?: number
-  /** The default, as `--help` shows it. */
-  readonly shown?: string
-  readonly short?: string
-}
-
-/** `max-connections` → `AEGIS_HUB_MAX_CONNECTIONS` */
-export const envName = (flag: string): string => `AEGIS_HUB_${flag.toUpperCase().replace(/-/g, '_')}`
-
-/** The environment variable of `spec`, or undefined. */
-export const envOf = (spec: FlagSpec): string | undefined => spec.env === null ? undefined : spec.env ?? envName(spec.name)
+export { envName, envOf } from './cli-flag-spec.js'
+export type { FlagKind, FlagSpec } from './cli-flag-spec.js'
 
 export const FLAGS: readonly FlagSpec[] = [
   { name: 'config', kind: 'string', group: 'Listen and store', arg: 'FILE', help: 'a TOML config file: the hub takes its [hub] section and its [raft] timing, and checks the whole file (a relative data_dir or *_file is relative to the current directory). Flags and environment variables override it' },
@@ -63,35 +34,3 @@ export const FLAGS: readonly FlagSpec[] = [
   { name: 'version', kind: 'boolean', group: 'Other', env: null, help: 'print the version and exit' },
   { name: 'help', kind: 'boolean', group: 'Other', env: null, short: 'h', help: 'this text' }
 ]
-
-const GROUPS: ReadonlyArray<FlagSpec['group']> = ['Listen and store', 'Access', 'Raft', 'Limits', 'Other']
-
-/** `--help`: every flag by group, with its environment variable, config key and default. */
-export const usage = (): string => {
-  const lines = [
-    'aegis-hub: the aegis-replication hub (WebSocket relay + durable rooms)',
-    '',
-    'usage: aegis-hub [--port 4444] [--host 127.0.0.1] [--data ./.aegis-data] [--idle-ms 30000] [--config replication.toml]',
-    '                 [--auth-jwt-secret-file FILE | --auth-jwks-url URL | --allow-anonymous] [--allowed-origins LIST]',
-    '                 [--id n1 [--peers n2=ws://host:port,n3=ws://host:port] [--cluster-token SECRET]]',
-    '',
-    'Each flag may also be set by its environment variable (AEGIS_HUB_…; booleans take 1/0, true/false, yes/no)',
-    'or by its [hub] key in the --config file: a flag wins over the environment, the environment over the file.'
-  ]
-  for (const group of GROUPS) {
-    lines.push('', `${group}:`)
-    for (const f of FLAGS.filter(f => f.group === group)) {
-      lines.push(`  ${f.short === undefined ? '' : `-${f.short}, `}--${f.name}${f.arg === undefined ? '' : ` ${f.arg}`}`)
-      lines.push(`      ${f.help}`)
-      const env = envOf(f)
-      const where = [
-        env === undefined ? undefined : `env ${env}${f.secretEnv === undefined ? '' : ` or ${f.secretEnv}`}`,
-        f.config === undefined ? undefined : `[hub] ${f.config.replace(/[A-Z]/g, c => `_${c.toLowerCase()}`)}`,
-        f.shown === undefined ? undefined : `default ${f.shown}`
-      ].filter(s => s !== undefined)
-      if (where.length > 0) lines.push(`      (${where.join('; ')})`)
-    }
-  }
-  lines.push('', 'GET /healthz answers {"status":"ok"}; GET /metrics the counters.', '')
-  return lines.join('\n')
-}

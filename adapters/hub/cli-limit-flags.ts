@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { FlagSpec } from './cli-flags.js'
+import type { FlagSpec } from './cli-flag-spec.js'
 import type { HubLimits } from './limits.js'
 
 const LIMITS: ReadonlyArray<[field: keyof HubLimits, shown: string, help: string]> = [
