@@ -24,11 +24,13 @@ export interface FlagSpec {
   readonly secretEnv?: string
   /** The `[hub]` property (camelCase) the config file sets it with. */
   readonly config?: string
-  /** Integer bounds. @default 0 and Number.MAX_SAFE_INTEGER */
+  /** Smallest integer allowed. @default 0 */
   readonly min?: number
+  /** Largest integer allowed. @default Number.MAX_SAFE_INTEGER */
   readonly max?: number
   /** The default, as `--help` shows it. */
   readonly shown?: string
+  /** A one-letter alias (`-h`). @default none */
   readonly short?: string
 }
 
