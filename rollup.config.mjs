@@ -21,7 +21,7 @@ for (const name of ['raft', 'cluster', 'transaction']) {
 for (const name of existsSync('adapters') ? readdirSync('adapters') : []) {
   if (existsSync(`adapters/${name}/index.ts`)) entries[name] = `adapters/${name}/index.ts`
 }
-const DEPENDENCIES = ['lib0', 'idb', 'ws', 'webrtc-adapter', 'comlink', 'aegis-replication']
+const DEPENDENCIES = ['lib0', 'idb', 'ws', 'webrtc-adapter', 'comlink', 'jose', 'aegis-replication']
 const external = (id) => id.startsWith('node:') || DEPENDENCIES.some(d => id === d || id.startsWith(`${d}/`))
 
 export default [

@@ -1,127 +1,123 @@
 /**
  * `aegis-hub`: runs a hub from the command line until SIGINT/SIGTERM, then
  * shuts down gracefully (every acknowledged update is already on disk; the
- * rest is flushed).
+ * rest is flushed). Every flag is declared once in `cli-flags.ts`, with its
+ * `AEGIS_HUB_*` variable and `[hub]` key: a flag wins over the environment,
+ * the environment over the config file, the file over the defaults.
  *
  * @module
  */
-import { readFile } from 'node:fs/promises'
-import { parseArgs } from 'node:util'
-import { InvalidArgumentError } from 'aegis-replication'
-import { DEFAULT_CONFIG, parseConfig, type ReplicationConfig } from 'aegis-replication/config'
-import { createHub, type Hub } from './create-hub.js'
+import { InvalidArgumentError, type Logger } from 'aegis-replication'
+import { DEFAULT_CONFIG, type HubConfig } from 'aegis-replication/config'
+import { createHub, type Hub, type HubOptions } from './create-hub.js'
+import { FLAGS, type FlagSpec } from './cli-flags.js'
+import { usage } from './cli-usage.js'
+import { LIMIT_FIELDS } from './cli-limit-flags.js'
+import { readSecret } from './cli-secrets.js'
+import { isLoopbackHost, origins, parsePeers, readConfig } from './cli-values.js'
+import { parseFlags, type FlagValue } from './env-args.js'
+import { createJwtAuth } from './jwt-auth.js'
+import type { HubLimits } from './limits.js'
+import { jsonLineLogger } from './log.js'
+import { packageVersion } from './version.js'
 
-const USAGE = `aegis-hub: the aegis-replication hub (WebSocket relay + durable rooms)
-
-usage: aegis-hub [--port 4444] [--host 127.0.0.1] [--data ./.aegis-data] [--idle-ms 30000] [--config replication.toml]
-                 [--id n1 [--peers n2=ws://host:port,n3=ws://host:port] [--cluster-token SECRET]]
-
-  --port N       TCP port (0 picks a free one; the chosen port is logged)   default 4444
-  --host ADDR    interface to listen on                                    default 127.0.0.1
-  --data DIR     where rooms are stored, one write-ahead log per room      default ./.aegis-data
-  --idle-ms N    unload a room N ms after its last client left             default 30000
-  --config FILE  a TOML config file: the hub takes its [hub] section (port,
-                 host, data_dir, idle_ms; a relative data_dir is relative to
-                 the current directory, as with --data) and its [raft] timing,
-                 and checks the whole file. Flags given here override it
-  --no-fsync     do not fsync before acknowledging (throwaway hubs only)
-  --id ID        run a Raft member with this id and serve the KV to clients
-                 (provider.kv); its log is in <data>/raft. Alone: a group of one
-  --peers LIST   the other hubs of the group, id=url pairs separated by commas;
-                 every hub of a group gets the same set (each without itself)
-  --cluster-token SECRET
-                 a secret the hubs of the group present to each other
-  --snapshot-every N
-                 snapshot the Raft state and compact its log every N entries
-                                                                           default 10000
-  -h, --help     this text
-
-GET /healthz answers {"status":"ok"}; GET /metrics the counters.
-`
-
-/** `n2=ws://a:1,n3=ws://b:2` → `{ n2: 'ws://a:1', n3: 'ws://b:2' }`. */
-export const parsePeers = (list: string): Record<string, string> => {
-  const peers: Record<string, string> = {}
-  for (const item of list.split(',').map(s => s.trim()).filter(s => s !== '')) {
-    const eq = item.indexOf('=')
-    const id = item.slice(0, eq).trim()
-    const url = item.slice(eq + 1).trim()
-    if (eq < 1 || !/^wss?:\/\/[^\s]+$/.test(url)) throw new Error(`--peers takes id=ws://host:port pairs separated by commas; ${JSON.stringify(item)} is not one`)
-    if (id in peers) throw new Error(`--peers names ${id} twice`)
-    peers[id] = url
-  }
-  return peers
+/** Options of {@link runHubCli} beyond argv. */
+export interface HubCliOptions {
+  /** Where `AEGIS_HUB_*` variables are read. @default process.env */
+  env?: Readonly<Record<string, string | undefined>>
+  /** What `--version` prints. @default the version in the package's package.json */
+  version?: string
+  /** The hub's log and the CLI's warnings. @default jsonLineLogger('info') */
+  logger?: Logger
 }
 
-/** A config file; any problem with the file is an error that names it. */
-const readConfig = async (file: string): Promise<ReplicationConfig> => {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new Error(`cannot read the config file ${file}: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
-  }
-  try {
-    return parseConfig(text)
-  } catch (err) {
-    if (err instanceof Error && err.name === InvalidArgumentError.name) throw new InvalidArgumentError(`config file ${file}: ${err.message}`)
-    throw err
-  }
-}
+/** Parses `argv` (without node and the script), starts the hub; resolves with it, or undefined after --help or --version. */
+export const runHubCli = async (argv: string[], out: (line: string) => void = (l) => process.stdout.write(l), cli: HubCliOptions = {}): Promise<Hub | undefined> => {
+  const env = cli.env ?? process.env
+  const { values, source, warnings } = parseFlags(argv, env)
+  if (values.get('help') === true) { out(usage()); return undefined }
+  if (values.get('version') === true) { out(`${cli.version ?? packageVersion()}\n`); return undefined }
+  const logger = cli.logger ?? jsonLineLogger('info')
+  for (const w of warnings) logger.warn(w.msg, w.fields)
 
-/** Parses `argv` (without node and the script), starts the hub; resolves with it, or undefined after --help. */
-export const runHubCli = async (argv: string[], out: (line: string) => void = (l) => process.stdout.write(l)): Promise<Hub | undefined> => {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      config: { type: 'string' },
-      port: { type: 'string' },
-      host: { type: 'string' },
-      data: { type: 'string' },
-      'idle-ms': { type: 'string' },
-      'no-fsync': { type: 'boolean' },
-      id: { type: 'string' },
-      peers: { type: 'string' },
-      'cluster-token': { type: 'string' },
-      'snapshot-every': { type: 'string' },
-      help: { type: 'boolean', short: 'h' }
-    },
-    strict: true
-  })
-  if (values.help === true) { out(USAGE); return undefined }
-  const int = (name: string, v: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number => {
-    if (v === undefined) return fallback
-    const n = Number(v)
-    const range = max === Number.MAX_SAFE_INTEGER ? '≥ 0' : `from 0 to ${max}`
-    if (!Number.isInteger(n) || n < 0 || n > max) throw new Error(`--${name} must be a whole number ${range}, got ${JSON.stringify(v)}`)
-    return n
+  const configFile = values.get('config') as string | undefined
+  const config = configFile === undefined ? DEFAULT_CONFIG : await readConfig(configFile)
+  const spec = (name: string): FlagSpec => FLAGS.find(f => f.name === name)!
+  const fromConfig = (name: string): unknown => {
+    const key = spec(name).config
+    return key === undefined ? undefined : config.hub[key as keyof HubConfig]
   }
-  // flags override the config file, which overrides the defaults
-  const config = values.config === undefined ? DEFAULT_CONFIG : await readConfig(values.config)
-  const file = config.hub
-  if (values.peers !== undefined && values.id === undefined) throw new Error('--peers needs --id: the id of this hub in the group')
-  const snapshotEvery = values['snapshot-every'] === undefined ? undefined : int('snapshot-every', values['snapshot-every'], 10_000)
+  /** The flag's value from argv or env, else its [hub] key. */
+  const get = <T extends FlagValue | readonly string[]>(name: string): T | undefined =>
+    (values.get(name) ?? fromConfig(name)) as T | undefined
+  /** How errors name where a value came from. */
+  const from = (name: string): string => source.get(name) ?? `[hub] ${spec(name).config?.replace(/[A-Z]/g, c => `_${c.toLowerCase()}`) ?? name}`
+  const secret = async (name: string): Promise<{ value: string, source: string } | undefined> =>
+    await readSecret(spec(name), { value: values.get(name) as string | undefined, source: source.get(name) }, env, fromConfig(name) as string | undefined)
+
+  const id = get<string>('id')
+  if (get('peers') !== undefined && id === undefined) throw new InvalidArgumentError('--peers needs --id: the id of this hub in the group')
+  const host = get<string>('host') ?? DEFAULT_CONFIG.hub.host
+
+  // who may connect
+  const jwtSecret = await secret('auth-jwt-secret-file')
+  const jwksUrl = get<string>('auth-jwks-url')
+  const issuer = get<string>('auth-jwt-issuer')
+  const audience = get<string>('auth-jwt-audience')
+  let auth: HubOptions['auth']
+  if (jwtSecret !== undefined || jwksUrl !== undefined) {
+    try {
+      auth = createJwtAuth({ secret: jwtSecret?.value, jwksUrl, issuer, audience })
+    } catch (err) {
+      const where = err instanceof Error && /secret/.test(err.message) ? jwtSecret?.source : from('auth-jwks-url')
+      throw new InvalidArgumentError(`${where ?? 'auth'}: ${err instanceof Error ? err.message.replace(/^createJwtAuth: /, '') : String(err)}`)
+    }
+  } else if (issuer !== undefined || audience !== undefined) {
+    throw new InvalidArgumentError(`${from(issuer !== undefined ? 'auth-jwt-issuer' : 'auth-jwt-audience')} needs --auth-jwt-secret-file or --auth-jwks-url: it checks the JWTs they verify`)
+  }
+  const allowAnonymous = get<boolean>('allow-anonymous') === true
+  if (auth === undefined && !isLoopbackHost(host) && !allowAnonymous) {
+    throw new InvalidArgumentError(`aegis-hub would listen on ${host}, which is not a loopback address, with no auth: anyone who reaches it could read and write every room. ` +
+      'Give --auth-jwt-secret-file FILE (or AEGIS_HUB_AUTH_JWT_SECRET), or --auth-jwks-url URL; or --allow-anonymous to run it open on purpose')
+  }
+  if (auth === undefined && !isLoopbackHost(host)) logger.warn('no auth: every client may read and write every room (--allow-anonymous)', { host })
+  const originList = get<readonly string[]>('allowed-origins')
+  const metricsToken = await secret('metrics-token-file')
+
+  const limits: HubLimits = {}
+  for (const [field, flag] of LIMIT_FIELDS) {
+    const v = get<number>(flag)
+    if (v !== undefined) limits[field] = v
+  }
+
+  const snapshotEvery = get<number>('snapshot-every')
   const hub = await createHub({
-    id: values.id,
-    peers: values.peers === undefined ? undefined : parsePeers(values.peers),
-    clusterToken: values['cluster-token'],
+    id,
+    peers: get('peers') === undefined ? undefined : parsePeers(get<string>('peers')!),
+    clusterToken: get<string>('cluster-token'),
     raft: {
       electionTimeout: { min: config.raft.electionTimeoutMin, max: config.raft.electionTimeoutMax },
       heartbeatInterval: config.raft.heartbeatInterval,
       ...(snapshotEvery === undefined ? {} : { snapshotThreshold: Math.max(1, snapshotEvery) })
     },
-    port: int('port', values.port, file.port, 65_535),
-    host: values.host ?? file.host,
-    dataDir: values.data ?? file.dataDir,
-    idleMs: int('idle-ms', values['idle-ms'], file.idleMs),
-    fsync: values['no-fsync'] !== true
+    port: get<number>('port') ?? DEFAULT_CONFIG.hub.port,
+    host,
+    dataDir: get<string>('data') ?? DEFAULT_CONFIG.hub.dataDir,
+    idleMs: get<number>('idle-ms') ?? DEFAULT_CONFIG.hub.idleMs,
+    fsync: get('no-fsync') !== true,
+    auth,
+    allowAnonymous,
+    ...(originList === undefined ? {} : { allowedOrigins: origins(originList, from('allowed-origins')) }),
+    ...(metricsToken === undefined ? {} : { metricsToken: metricsToken.value }),
+    limits,
+    logger
   })
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
     stopping = true
-    out(`aegis-hub: ${signal}, shutting down\n`)
-    hub.close().then(() => process.exit(0), (err) => { process.stderr.write(`aegis-hub: shutdown failed: ${String(err)}\n`); process.exit(1) })
+    logger.info('shutting down', { signal })
+    hub.close().then(() => process.exit(0), (err) => { logger.error('shutdown failed', { error: String(err) }); process.exit(1) })
   }
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))

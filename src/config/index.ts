@@ -15,6 +15,7 @@
  * @module
  */
 export { ConsistencyLevel, ShardingStrategy, DEFAULT_CONFIG } from './config.js'
-export type { ReplicationConfig, ReplicationConfigInput, RaftTimingConfig, ShardingConfig, HubConfig } from './config.js'
+export type { ReplicationConfig, ReplicationConfigInput, RaftTimingConfig, ShardingConfig, HubConfig, HubLimitsConfig } from './config.js'
+export { closest } from './suggest.js'
 export { resolveConfig } from './resolve-config.js'
 export { parseConfig } from './parse-config.js'

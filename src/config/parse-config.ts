@@ -65,10 +65,30 @@ const unknownKey = (section: string, key: string, line: number): InvalidArgument
  * host = "127.0.0.1"
  * data_dir = "./.aegis-data"
  * idle_ms = 30000
+ * allowed_origins = ["https://app.example"]   # or ["*"]; default: same host, loopback on loopback
+ * allow_anonymous = false        # a non-loopback hub without auth refuses to start
+ * auth_jwt_secret_file = "/run/secrets/jwt"   # HS256 secret of client JWTs
+ * auth_jwks_url = "https://auth.example/.well-known/jwks.json"  # or RS256/ES256 keys
+ * auth_jwt_issuer = "https://auth.example"
+ * auth_jwt_audience = "aegis"
+ * metrics_token_file = "/run/secrets/metrics"
+ * max_connections = 10000        # every limit of HubLimits, in snake_case;
+ * max_connections_per_ip = 100   # left out, the hub's default applies
+ * messages_per_second = 500
+ * ping_interval_ms = 30000
  * ```
  *
- * The TOML it reads is the subset a config needs: no arrays, inline
- * tables, dotted keys or multi-line strings.
+ * The limit keys: max_connections, max_connections_per_ip,
+ * messages_per_second, bytes_per_second, messages_per_second_per_ip,
+ * bytes_per_second_per_ip, max_rooms_per_connection, max_open_rooms,
+ * max_presence_per_connection, max_presence_per_room,
+ * max_presence_state_bytes, max_queued_bytes, max_message_bytes,
+ * max_reassembly_bytes_per_connection, max_reassembly_bytes,
+ * partial_message_timeout_ms, header_timeout_ms, ping_interval_ms (each a
+ * positive integer).
+ *
+ * The TOML it reads is the subset a config needs: arrays only of strings
+ * and on one line; no inline tables, dotted keys or multi-line strings.
  *
  * @throws {InvalidArgumentError} e.g. `line 6: raft.election_timeout_min must
  * be less than election_timeout_max (got 300 ≥ 200)`

@@ -9,34 +9,11 @@
  */
 import { InvalidArgumentError } from '../errors.js'
 import { ConsistencyLevel, DEFAULT_CONFIG, ShardingStrategy, type ReplicationConfig, type ReplicationConfigInput } from './config.js'
+import { HUB_FIELDS } from './hub-fields.js'
+import { BOOLEAN, field, int, NON_EMPTY, oneOf, POSITIVE, type Field } from './rules.js'
 
-/** The sections of a config file; `replication` fields sit at the top level of the object. */
-export type SectionName = 'replication' | 'raft' | 'sharding' | 'hub'
-export const SECTIONS: readonly SectionName[] = ['replication', 'raft', 'sharding', 'hub']
-
-/** What a field allows: its TOML type, and `allowed` in words for errors. */
-export interface Rule {
-  readonly kind: 'integer' | 'string' | 'boolean'
-  readonly allowed: string
-  readonly ok: (v: unknown) => boolean
-}
-
-const int = (min: number, max: number, allowed: string): Rule =>
-  ({ kind: 'integer', allowed, ok: v => Number.isSafeInteger(v) && (v as number) >= min && (v as number) <= max })
-const oneOf = (values: readonly string[]): Rule =>
-  ({ kind: 'string', allowed: `one of ${values.join(', ')}`, ok: v => typeof v === 'string' && values.includes(v) })
-const POSITIVE = /* @__PURE__ */ int(1, Number.MAX_SAFE_INTEGER, 'a positive integer')
-
-export interface Field {
-  readonly section: SectionName
-  /** snake_case, as in the TOML file */
-  readonly key: string
-  /** camelCase, as in {@link ReplicationConfig} */
-  readonly prop: string
-  readonly rule: Rule
-}
-
-const field = (section: SectionName, key: string, prop: string, rule: Rule): Field => ({ section, key, prop, rule })
+export { SECTIONS } from './rules.js'
+export type { Field, Rule, SectionName } from './rules.js'
 
 export const ELECTION_MIN = /* @__PURE__ */ field('raft', 'election_timeout_min', 'electionTimeoutMin', POSITIVE)
 export const ELECTION_MAX = /* @__PURE__ */ field('raft', 'election_timeout_max', 'electionTimeoutMax', POSITIVE)
@@ -51,11 +28,12 @@ export const FIELDS: readonly Field[] = /* @__PURE__ */ (() => [
   HEARTBEAT,
   field('sharding', 'strategy', 'strategy', oneOf(Object.values(ShardingStrategy))),
   field('sharding', 'shard_count', 'shardCount', POSITIVE),
-  field('sharding', 'auto_rebalance', 'autoRebalance', { kind: 'boolean', allowed: 'true or false', ok: v => typeof v === 'boolean' }),
+  field('sharding', 'auto_rebalance', 'autoRebalance', BOOLEAN),
   field('hub', 'port', 'port', int(0, 65535, 'an integer from 0 to 65535')),
-  field('hub', 'host', 'host', { kind: 'string', allowed: 'a non-empty string', ok: v => typeof v === 'string' && v !== '' }),
-  field('hub', 'data_dir', 'dataDir', { kind: 'string', allowed: 'a non-empty string', ok: v => typeof v === 'string' && v !== '' }),
-  field('hub', 'idle_ms', 'idleMs', int(0, Number.MAX_SAFE_INTEGER, 'an integer ≥ 0'))
+  field('hub', 'host', 'host', NON_EMPTY),
+  field('hub', 'data_dir', 'dataDir', NON_EMPTY),
+  field('hub', 'idle_ms', 'idleMs', int(0, Number.MAX_SAFE_INTEGER, 'an integer ≥ 0')),
+  ...HUB_FIELDS
 ])()
 
 /** How errors name a field and show a value. */
@@ -118,7 +96,7 @@ export const buildConfig = (input: ReplicationConfigInput, n: Namer): Replicatio
     if (v === undefined) continue
     if (!f.rule.ok(v)) throw fieldError(f, n, n.show(f, v))
     const target = (f.section === 'replication' ? config : config[f.section]) as Loose
-    target[f.prop] = v
+    target[f.prop] = Array.isArray(v) ? Object.freeze([...v]) : v
   }
   checkLess(config, ELECTION_MIN, ELECTION_MAX, n)
   checkLess(config, HEARTBEAT, ELECTION_MIN, n)

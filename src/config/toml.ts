@@ -2,9 +2,9 @@
  * The part of TOML 1.0 a config file needs: `[section]` headers, `key =
  * value` lines with bare keys, basic ("…", with escapes) and literal ('…')
  * strings, integers (decimal, 0x, 0o, 0b, `_` separators), floats (with
- * inf and nan), booleans, `#` comments and blank lines; LF or CRLF. What it
- * reads means what TOML says; everything else (arrays, inline or nested
- * tables, dotted or quoted keys, multi-line strings, dates) is rejected
+ * inf and nan), booleans, arrays of strings on one line, `#` comments and
+ * blank lines; LF or CRLF. What it reads means what TOML says; everything
+ * else (other arrays, inline or nested tables, dotted or quoted keys, multi-line strings, dates) is rejected
  * with an {@link InvalidArgumentError} that names the line. One line is one
  * element, so a scan is linear and every input ends in a result or an error.
  *
@@ -12,12 +12,12 @@
  */
 import { InvalidArgumentError } from '../errors.js'
 
-export type TomlType = 'string' | 'integer' | 'float' | 'boolean'
+export type TomlType = 'string' | 'integer' | 'float' | 'boolean' | 'array'
 
 /** One `key = value`: the value, its TOML type, its source text and line (1-based). */
 export interface TomlEntry {
   readonly type: TomlType
-  readonly value: string | number | boolean
+  readonly value: string | number | boolean | readonly string[]
   readonly raw: string
   readonly line: number
 }
@@ -96,6 +96,33 @@ const readBasic = (s: string, start: number, line: number): [string, number] => 
   return fail(line, 'unterminated string: the closing " is missing')
 }
 
+/** Reads the string that opens at `s[i]` (`"` or `'`); returns it and the index after its closing quote. */
+const readString = (s: string, i: number, line: number): [string, number] => {
+  if (s.startsWith(s[i].repeat(3), i)) fail(line, 'multi-line strings are not supported')
+  if (s[i] === '"') return readBasic(s, i, line)
+  const end = s.indexOf("'", i + 1)
+  if (end === -1) fail(line, "unterminated string: the closing ' is missing")
+  return [s.slice(i + 1, end), end + 1]
+}
+
+/** Reads the one-line array of strings that opens at `s[i]` (a `[`); returns it and the index after its `]`. */
+const readArray = (s: string, i: number, line: number, key: string): [string[], number] => {
+  const out: string[] = []
+  i++
+  for (;;) {
+    while (s[i] === ' ' || s[i] === '\t') i++
+    if (s[i] === ']') return [out, i + 1]
+    if (i >= s.length || s[i] === '#') fail(line, `the array of ${key} must be on one line and end with "]"`)
+    if (s[i] !== '"' && s[i] !== "'") fail(line, `only arrays of strings are supported (${key})`)
+    const [value, end] = readString(s, i, line)
+    out.push(value)
+    i = end
+    while (s[i] === ' ' || s[i] === '\t') i++
+    if (s[i] === ',') i++
+    else if (s[i] !== ']') fail(line, `expected "," or "]" in the array of ${key}`)
+  }
+}
+
 /** Parses `text`: sections by name in file order; keys above the first header are in section `''`. */
 export const parseToml = (text: string): Map<string, TomlSection> => {
   const doc = new Map<string, TomlSection>()
@@ -156,19 +183,15 @@ export const parseToml = (text: string): Map<string, TomlSection> => {
     let parsed: Omit<TomlEntry, 'line' | 'raw'>
     const c = s[i]
     if (c === '"' || c === "'") {
-      if (s.startsWith(c.repeat(3), i)) fail(line, 'multi-line strings are not supported')
-      if (c === '"') {
-        const [value, end] = readBasic(s, i, line)
-        parsed = { type: 'string', value }
-        i = end
-      } else {
-        const end = s.indexOf("'", i + 1)
-        if (end === -1) fail(line, "unterminated string: the closing ' is missing")
-        parsed = { type: 'string', value: s.slice(i + 1, end) }
-        i = end + 1
-      }
-    } else if (c === '[' || c === '{') {
-      return fail(line, `${c === '[' ? 'arrays' : 'inline tables'} are not supported (${qualified})`)
+      const [value, end] = readString(s, i, line)
+      parsed = { type: 'string', value }
+      i = end
+    } else if (c === '[') {
+      const [value, end] = readArray(s, i, line, qualified)
+      parsed = { type: 'array', value }
+      i = end
+    } else if (c === '{') {
+      return fail(line, `inline tables are not supported (${qualified})`)
     } else if (c === undefined || c === '#') {
       return fail(line, `${qualified} has no value`)
     } else {

@@ -21,7 +21,7 @@ describe('defaults', () => {
       consistencyLevel: 'quorum',
       raft: { electionTimeoutMin: 150, electionTimeoutMax: 300, heartbeatInterval: 50 },
       sharding: { strategy: 'hash', shardCount: 16, autoRebalance: true },
-      hub: { port: 4444, host: '127.0.0.1', dataDir: './.aegis-data', idleMs: 30_000 }
+      hub: { port: 4444, host: '127.0.0.1', dataDir: './.aegis-data', idleMs: 30_000, allowAnonymous: false }
     })
     expect(ConsistencyLevel).toEqual({ One: 'one', Quorum: 'quorum', All: 'all' })
     expect(ShardingStrategy).toEqual({ Hash: 'hash', Range: 'range' })
@@ -143,6 +143,6 @@ describe('resolveConfig unknown keys', () => {
   })
 
   it('rejects an unknown key even when its value is undefined', () => {
-    rejects({ hub: { dataDirectory: undefined } }, 'unknown key hub.dataDirectory; hub takes port, host, dataDir, idleMs')
+    rejects({ hub: { dataDirectory: undefined } }, 'unknown key hub.dataDirectory; hub takes port, host, dataDir, idleMs, allowedOrigins, allowAnonymous, metricsTokenFile, authJwtSecretFile, authJwksUrl, authJwtIssuer, authJwtAudience, maxConnections, maxConnectionsPerIp, messagesPerSecond, bytesPerSecond, messagesPerSecondPerIp, bytesPerSecondPerIp, maxRoomsPerConnection, maxOpenRooms, maxPresencePerConnection, maxPresencePerRoom, maxPresenceStateBytes, maxQueuedBytes, maxMessageBytes, maxReassemblyBytesPerConnection, maxReassemblyBytes, partialMessageTimeoutMs, headerTimeoutMs, pingIntervalMs')
   })
 })

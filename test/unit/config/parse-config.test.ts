@@ -36,7 +36,7 @@ describe('parseConfig reads', () => {
       consistencyLevel: 'quorum',
       raft: { electionTimeoutMin: 150, electionTimeoutMax: 300, heartbeatInterval: 50 },
       sharding: { strategy: 'hash', shardCount: 16, autoRebalance: true },
-      hub: { port: 4444, host: '127.0.0.1', dataDir: './.aegis-data', idleMs: 30_000 }
+      hub: { port: 4444, host: '127.0.0.1', dataDir: './.aegis-data', idleMs: 30_000, allowAnonymous: false }
     })
   })
 
@@ -67,7 +67,7 @@ idle_ms = 0
       consistencyLevel: 'all',
       raft: { electionTimeoutMin: 500, electionTimeoutMax: 1000, heartbeatInterval: 100 },
       sharding: { strategy: 'range', shardCount: 64, autoRebalance: false },
-      hub: { port: 8080, host: '0.0.0.0', dataDir: '/var/lib/aegis', idleMs: 0 }
+      hub: { port: 8080, host: '0.0.0.0', dataDir: '/var/lib/aegis', idleMs: 0, allowAnonymous: false }
     })
   })
 
@@ -185,7 +185,7 @@ describe('parseConfig rejects unknown sections and keys', () => {
 
   it('an unknown key, with the keys its section takes', () => {
     rejects('[sharding]\nreplicas = 3', 'line 2: unknown key sharding.replicas; [sharding] takes strategy, shard_count, auto_rebalance')
-    rejects('[hub]\nauth = "x"', 'line 2: unknown key hub.auth; [hub] takes port, host, data_dir, idle_ms')
+    rejects('[hub]\nauth = "x"', 'line 2: unknown key hub.auth; [hub] takes port, host, data_dir, idle_ms, allowed_origins, allow_anonymous, metrics_token_file, auth_jwt_secret_file, auth_jwks_url, auth_jwt_issuer, auth_jwt_audience, max_connections, max_connections_per_ip, messages_per_second, bytes_per_second, messages_per_second_per_ip, bytes_per_second_per_ip, max_rooms_per_connection, max_open_rooms, max_presence_per_connection, max_presence_per_room, max_presence_state_bytes, max_queued_bytes, max_message_bytes, max_reassembly_bytes_per_connection, max_reassembly_bytes, partial_message_timeout_ms, header_timeout_ms, ping_interval_ms')
   })
 
   it('a key outside any section', () => {
@@ -219,7 +219,7 @@ describe('parseConfig rejects what its TOML subset does not read', () => {
     ['[hub]\nport = # none', 'line 2: hub.port has no value'],
     ['[hub]\nport = 1 2', 'line 2: unexpected "2" after the value of hub.port'],
     ['[hub]\nhost = "a" "b"', 'line 2: unexpected "\\"b\\"" after the value of hub.host'],
-    ['[hub]\nhost = [1]', 'line 2: arrays are not supported (hub.host)'],
+    ['[hub]\nhost = [1]', 'line 2: only arrays of strings are supported (hub.host)'],
     ['[hub]\nhost = { a = 1 }', 'line 2: inline tables are not supported (hub.host)'],
     ['[hub]\nhost = """x"""', 'line 2: multi-line strings are not supported'],
     ["[hub]\nhost = '''x'''", 'line 2: multi-line strings are not supported'],

@@ -15,7 +15,7 @@ import { DEFAULT_CONFIG, parseConfig, resolveConfig, type ReplicationConfig } fr
 
 // ---- a test-only TOML writer -------------------------------------------
 
-type Value = number | string | boolean
+type Value = number | string | boolean | readonly string[] | undefined
 /** Every key of the file format, with its value in a config. */
 const KEYS: Array<[section: string, key: string, get: (c: ReplicationConfig) => Value]> = [
   ['replication', 'replication_factor', c => c.replicationFactor],
@@ -29,7 +29,12 @@ const KEYS: Array<[section: string, key: string, get: (c: ReplicationConfig) => 
   ['hub', 'port', c => c.hub.port],
   ['hub', 'host', c => c.hub.host],
   ['hub', 'data_dir', c => c.hub.dataDir],
-  ['hub', 'idle_ms', c => c.hub.idleMs]
+  ['hub', 'idle_ms', c => c.hub.idleMs],
+  ['hub', 'allow_anonymous', c => c.hub.allowAnonymous],
+  ['hub', 'allowed_origins', c => c.hub.allowedOrigins],
+  ['hub', 'metrics_token_file', c => c.hub.metricsTokenFile],
+  ['hub', 'max_connections', c => c.hub.maxConnections],
+  ['hub', 'ping_interval_ms', c => c.hub.pingIntervalMs]
 ]
 const SECTIONS = ['replication', 'raft', 'sharding', 'hub']
 
@@ -107,7 +112,10 @@ const writeToml = (config: ReplicationConfig, style: Style): string => {
     lines.push(`[${section}]`)
     for (const { k: [, key, get], how } of keys) {
       const v = get(config)
-      const text = typeof v === 'number' ? writeInt(v, how) : typeof v === 'string' ? writeString(v, how) : String(v)
+      if (v === undefined) continue
+      const text = typeof v === 'number'
+        ? writeInt(v, how)
+        : typeof v === 'string' ? writeString(v, how) : Array.isArray(v) ? `[${v.map(x => writeString(x, how)).join(', ')}]` : String(v)
       lines.push(`${style.indent}${key}${style.assign}${text}${how.comment === null ? '' : ` #${how.comment}`}`)
     }
     if (style.blankLines) lines.push('')
@@ -134,8 +142,13 @@ const configArb: fc.Arbitrary<ReplicationConfig> = fc.record({
     port: fc.integer({ min: 0, max: 65_535 }),
     host: fc.oneof(fc.constantFrom('127.0.0.1', '0.0.0.0', '::1', 'localhost'), text),
     dataDir: fc.oneof(fc.constantFrom('./.aegis-data', '/var/lib/aegis', 'C:\\aegis\\data', "it's here"), text),
-    idleMs: fc.nat()
-  })
+    idleMs: fc.nat(),
+    allowAnonymous: fc.boolean(),
+    allowedOrigins: fc.array(fc.constantFrom('*', 'https://app.example', 'http://localhost:5173', 'http://[::1]:80'), { maxLength: 3 }),
+    metricsTokenFile: text,
+    maxConnections: count,
+    pingIntervalMs: count
+  }, { requiredKeys: ['port', 'host', 'dataDir', 'idleMs', 'allowAnonymous'] })
 }) as fc.Arbitrary<ReplicationConfig>
 
 describe('round trip', () => {
