@@ -15,7 +15,7 @@ import {
   type AwarenessEntry, type SyncMessage
 } from 'aegis-replication/sync'
 import { Prng } from 'aegis-replication/testing'
-import { type HubProcess, loggedClose, RawClient, waitFor } from './harness.js'
+import { type HubProcess, loggedClose, RawClient, RSS_BOUND_MB, waitFor } from './harness.js'
 
 /** Close codes the hub may use on an offender: the protocol's (4xxx) and ws's "message too big". */
 export const DOCUMENTED_CLOSES = new Set<number>([...Object.values(ErrorCode), 1009])
@@ -172,7 +172,7 @@ export const perIpRate = async (hub: HubProcess, connections: number, perConnect
   for (let i = 0; i < perConnection; i++) for (const c of cs) c.sendRaw(frame)
   try {
     await waitFor(() => cs.some(c => c.close?.code === ErrorCode.RateLimited),
-      `a socket of the ${connections} from one IP to be closed with ${ErrorCode.RateLimited} (closes: ${cs.map(c => c.close?.code ?? 'open').join(',')})`)
+      () => `a socket of the ${connections} from one IP to be closed with ${ErrorCode.RateLimited} (closes: ${cs.map(c => c.close?.code ?? 'open').join(',')})`)
     for (const c of cs) if (c.close !== undefined && !DOCUMENTED_CLOSES.has(c.close.code)) throw new Error(`per-IP flood: closed with ${c.close.code}`)
   } finally {
     for (const c of cs) c.terminate()
@@ -280,8 +280,10 @@ const signalsTo = (c: RawClient, room: string, payload: string): number =>
 
 /**
  * Signaling peer ids: a read-only member signaling as a peer id another
- * connection holds is refused (an error to it, nothing relayed), also after
- * the owner reconnected and took its id back.
+ * connection holds is refused (an error to it, nothing relayed); so it is
+ * in the window after the holder left and before it reconnects (the id
+ * stays reserved for the holder's token, and a writer's id never goes to a
+ * read-only member); the holder, back with its token, takes its id again.
  */
 export const signalSpoof = async (hub: HubProcess, room: string): Promise<void> => {
   const alice = await RawClient.open(hub.url, '127.11.0.1')
@@ -290,38 +292,41 @@ export const signalSpoof = async (hub: HubProcess, room: string): Promise<void> 
   let alice2: RawClient | undefined
   const signal = (c: RawClient, from: string, to: string, payload: string): void =>
     c.send({ type: MessageType.Signal, room, from, to, payload: utf8.encode(payload) })
-  const signalJoin = async (c: RawClient): Promise<void> => {
-    c.send({ type: MessageType.SignalJoin, room, token: '' })
+  const signalJoin = async (c: RawClient, token: string): Promise<void> => {
+    c.send({ type: MessageType.SignalJoin, room, token })
     await waitFor(() => c.got(MessageType.Joined, room).length > 0, 'a signal-join')
   }
   const refused = async (payload: string): Promise<void> => {
     const errors = mallory.got(MessageType.Error, room).length
     signal(mallory, 'alice', '', payload)
-    await waitFor(() => mallory.got(MessageType.Error, room).length > errors || mallory.close !== undefined, `the hub to refuse a signal as "alice" (${payload})`)
+    await waitFor(() => mallory.got(MessageType.Error, room).length > errors || mallory.close !== undefined || signalsTo(carol, room, payload) > 0,
+      `the hub to refuse a signal as "alice" (${payload})`)
     await carol.roundTrip('carol\'s round trip')
-    if (signalsTo(carol, room, payload) > 0) throw new Error(`a signal from a connection posing as "alice" was relayed (${payload})`)
+    if (signalsTo(carol, room, payload) > 0) throw new Error(`a read-only connection posing as "alice" got its signal relayed (${payload})`)
   }
   try {
-    await signalJoin(alice)
-    await signalJoin(carol)
+    await signalJoin(alice, 'alice-token')
+    await signalJoin(carol, 'carol-token')
     signal(carol, 'carol', '', 'hi from carol')
     await waitFor(() => signalsTo(alice, room, 'hi from carol') > 0, 'alice to hear carol')
     signal(alice, 'alice', 'carol', 'hi from alice')
     await waitFor(() => signalsTo(carol, room, 'hi from alice') > 0, 'carol to hear alice')
-    await joinRoom(mallory, room, Access.Read)
-    await refused('evil 1')
-    // alice reconnects and takes her id back; mallory still cannot have it
+    await joinRoom(mallory, room, Access.Read, 'mallory-token')
+    await refused('evil while alice is there')
+    // alice's connection drops; before she is back, mallory tries her id
     alice.terminate()
+    await waitFor(() => hub.log.some(l => l.msg === 'connection closed' && JSON.stringify(l).includes('127.11.0.1')), 'the hub to see alice leave', 10_000).catch(() => {})
+    if (mallory.close === undefined) await refused('evil while alice is away')
     alice2 = await RawClient.open(hub.url, '127.11.0.1')
-    await signalJoin(alice2)
+    await signalJoin(alice2, 'alice-token')
     const a2 = alice2
     let n = 0
     await waitFor(() => {
       if (signalsTo(carol, room, 'alice is back') > 0) return true
       if (n++ % 20 === 0) signal(a2, 'alice', 'carol', 'alice is back') // her old socket may still hold the id a moment
       return false
-    }, 'alice to signal again after reconnecting')
-    if (mallory.close === undefined) await refused('evil 2')
+    }, 'alice to signal as "alice" again after reconnecting')
+    if (mallory.close === undefined) await refused('evil after alice is back')
   } finally {
     for (const c of [alice, carol, mallory, alice2]) c?.terminate()
   }
@@ -346,31 +351,47 @@ export const bigRoom = async (hub: HubProcess, room: string, bytes: number): Pro
 }
 
 /**
- * A client joins a ~`roomBytes` room, stops reading, and asks for the full
- * state again and again (a burst, then `perSecond` a second): the hub closes
- * it as a `SlowConsumer` (4408) once `maxQueuedBytes` are queued for it.
+ * A client joins a ~`roomBytes` room and a room where another client
+ * writes 256 KB updates 40 times a second, stops reading, and asks for the
+ * big room's full state again and again (a burst, then `perSecond` a
+ * second): the hub closes it as a `SlowConsumer` (4408) once
+ * `maxQueuedBytes` are queued for it (the repeated requests alone may be
+ * left unanswered while much is queued; the live updates are not).
  */
 export const slowReader = async (hub: HubProcess, room: string, roomBytes: number, maxQueuedBytes: number, perSecond: number, ip = '127.6.0.1'): Promise<void> => {
+  const feed = `${room}-feed-${Math.random().toString(36).slice(2, 8)}`
   const r = await RawClient.open(hub.url, ip)
+  const w = await RawClient.open(hub.url, '127.6.1.1')
   const socket = (r.ws as unknown as { _socket: Socket })._socket
+  const timers: Array<ReturnType<typeof setInterval>> = []
   try {
     await joinRoom(r, room)
+    await joinRoom(r, feed, Access.Read)
+    await joinRoom(w, feed)
     socket.pause() // stops reading: the hub's queue for it grows
     const ask = (): void => r.send({ type: MessageType.SyncStep1, room, stateVector: EMPTY_SV })
     // enough to fill the loopback buffers (a few MB each way) and the queue limit twice
     const burst = Math.ceil((2 * maxQueuedBytes + (16 << 20)) / roomBytes)
     for (let i = 0; i < burst; i++) ask()
-    const timer = setInterval(ask, 1000 / perSecond)
-    try {
-      await waitFor(() => loggedClose(hub, ErrorCode.SlowConsumer) || r.close?.code === ErrorCode.SlowConsumer,
-        `the hub to close the slow reader with ${ErrorCode.SlowConsumer} (RSS now ${(hub.rssKb() / 1024).toFixed(0)} MB)`)
-    } finally { clearInterval(timer) }
+    timers.push(setInterval(ask, 1000 / perSecond))
+    const doc = new Doc({ replicaId: `feeder-${feed}` })
+    let seq = 0
+    doc.on('update', (update: Uint8Array) => { w.send({ type: MessageType.Update, room: feed, seq: ++seq, update }) })
+    const ceilingKb = 2 * RSS_BOUND_MB * 1024 // a hub without the limit grows: stop feeding it past twice the bound
+    timers.push(setInterval(() => {
+      if (hub.rssKb() < ceilingKb) doc.map('m').set('x', randomBytes(192 << 10).toString('base64'))
+    }, 25))
+    await waitFor(() => loggedClose(hub, ErrorCode.SlowConsumer) || r.close?.code === ErrorCode.SlowConsumer,
+      () => `the hub to close the slow reader with ${ErrorCode.SlowConsumer} (hub RSS now ${(hub.rssKb() / 1024).toFixed(0)} MB, max ${(hub.maxRssKb / 1024).toFixed(0)} MB)`)
+    for (const t of timers) clearInterval(t)
     socket.resume()
     const close = await r.closed('the slow reader\'s socket to close')
     if (close.code !== ErrorCode.SlowConsumer && close.code !== 1006) throw new Error(`the slow reader was closed with ${close.code}, not ${ErrorCode.SlowConsumer}`)
   } finally {
+    for (const t of timers) clearInterval(t)
     socket.resume()
     r.terminate()
+    w.terminate()
   }
 }
 
@@ -513,7 +534,7 @@ export const slowloris = async (hub: HubProcess, l: AttackLimits, sockets: numbe
     }
     await waitFor(() => open.every(s => !s.connecting), `${sockets} slow sockets to connect`)
     await during()
-    await waitFor(() => closed === sockets, `the hub to close all ${sockets} slow-header sockets (header timeout ${l.headerTimeoutMs} ms; ${closed} closed)`, l.headerTimeoutMs + 30_000)
+    await waitFor(() => closed === sockets, () => `the hub to close all ${sockets} slow-header sockets (header timeout ${l.headerTimeoutMs} ms; ${closed} closed)`, l.headerTimeoutMs + 30_000)
   } finally {
     for (const t of timers) clearInterval(t)
     for (const s of open) s.destroy()

@@ -128,8 +128,14 @@ export const spawnHub = async (flags: string[], newFlags: string[]): Promise<Hub
 }
 
 /** `cond` polled until it holds (generous deadline: the machine may be loaded). */
-export const waitFor = async (cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> => {
-  await until(cond, what, ms, 10)
+export const waitFor = async (cond: () => boolean | Promise<boolean>, what: string | (() => string), ms = 30_000): Promise<void> => {
+  if (typeof what === 'string') { await until(cond, what, ms, 10); return }
+  try {
+    await until(cond, '', ms, 10)
+  } catch (err) {
+    if (err instanceof Error && err.message === 'timed out waiting for ') throw new Error(`timed out waiting for ${what()}`)
+    throw err
+  }
 }
 
 /** Whether the hub logged closing a connection with `code` (any connection, or one from `ip`). */
