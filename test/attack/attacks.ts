@@ -44,7 +44,7 @@ export const FAST_LIMITS: AttackLimits = {
   maxReassemblyBytes: 24 << 20,
   maxReassemblyBytesPerConnection: 8 << 20,
   partialMessageTimeoutMs: 10_000,
-  pingIntervalMs: 2000
+  pingIntervalMs: 5000
 }
 
 /** The CLI flags: `flags` exist today, `newFlags` come with the hardening. */
@@ -352,7 +352,7 @@ export const bigRoom = async (hub: HubProcess, room: string, bytes: number): Pro
 
 /**
  * A client joins a ~`roomBytes` room and a room where another client
- * writes 256 KB updates 40 times a second, stops reading, and asks for the
+ * writes 384 KB updates 40 times a second, stops reading, and asks for the
  * big room's full state again and again (a burst, then `perSecond` a
  * second): the hub closes it as a `SlowConsumer` (4408) once
  * `maxQueuedBytes` are queued for it (the repeated requests alone may be
@@ -379,7 +379,7 @@ export const slowReader = async (hub: HubProcess, room: string, roomBytes: numbe
     doc.on('update', (update: Uint8Array) => { w.send({ type: MessageType.Update, room: feed, seq: ++seq, update }) })
     const ceilingKb = 2 * RSS_BOUND_MB * 1024 // a hub without the limit grows: stop feeding it past twice the bound
     timers.push(setInterval(() => {
-      if (hub.rssKb() < ceilingKb) doc.map('m').set('x', randomBytes(192 << 10).toString('base64'))
+      if (hub.rssKb() < ceilingKb) doc.map('m').set('x', randomBytes(288 << 10).toString('base64'))
     }, 25))
     await waitFor(() => loggedClose(hub, ErrorCode.SlowConsumer) || r.close?.code === ErrorCode.SlowConsumer,
       () => `the hub to close the slow reader with ${ErrorCode.SlowConsumer} (hub RSS now ${(hub.rssKb() / 1024).toFixed(0)} MB, max ${(hub.maxRssKb / 1024).toFixed(0)} MB)`)
