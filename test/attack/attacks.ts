@@ -314,8 +314,9 @@ export const signalSpoof = async (hub: HubProcess, room: string): Promise<void> 
     await joinRoom(mallory, room, Access.Read, 'mallory-token')
     await refused('evil while alice is there')
     // alice's connection drops; before she is back, mallory tries her id
+    const mark = hub.logMark()
     alice.terminate()
-    await waitFor(() => hub.log.some(l => l.msg === 'connection closed' && JSON.stringify(l).includes('127.11.0.1')), 'the hub to see alice leave', 10_000).catch(() => {})
+    await waitFor(() => hub.log.some(l => l.seq >= mark && l.msg === 'connection closed' && JSON.stringify(l).includes('127.11.0.1')), 'the hub to see alice leave', 10_000).catch(() => {})
     if (mallory.close === undefined) await refused('evil while alice is away')
     alice2 = await RawClient.open(hub.url, '127.11.0.1')
     await signalJoin(alice2, 'alice-token')
@@ -368,6 +369,7 @@ export const slowReader = async (hub: HubProcess, room: string, roomBytes: numbe
     await joinRoom(r, room)
     await joinRoom(r, feed, Access.Read)
     await joinRoom(w, feed)
+    const mark = hub.logMark()
     socket.pause() // stops reading: the hub's queue for it grows
     const ask = (): void => r.send({ type: MessageType.SyncStep1, room, stateVector: EMPTY_SV })
     // enough to fill the loopback buffers (a few MB each way) and the queue limit twice
@@ -381,7 +383,7 @@ export const slowReader = async (hub: HubProcess, room: string, roomBytes: numbe
     timers.push(setInterval(() => {
       if (hub.rssKb() < ceilingKb) doc.map('m').set('x', randomBytes(288 << 10).toString('base64'))
     }, 25))
-    await waitFor(() => loggedClose(hub, ErrorCode.SlowConsumer) || r.close?.code === ErrorCode.SlowConsumer,
+    await waitFor(() => loggedClose(hub, ErrorCode.SlowConsumer, mark) || r.close?.code === ErrorCode.SlowConsumer,
       () => `the hub to close the slow reader with ${ErrorCode.SlowConsumer} (hub RSS now ${(hub.rssKb() / 1024).toFixed(0)} MB, max ${(hub.maxRssKb / 1024).toFixed(0)} MB)`)
     for (const t of timers) clearInterval(t)
     socket.resume()

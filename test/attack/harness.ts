@@ -34,8 +34,8 @@ const root = fileURLToPath(new URL('../../', import.meta.url))
 const bin = join(root, 'bin/aegis-hub.mjs')
 const dist = join(root, 'dist/hub.js')
 
-/** A structured line of the hub's JSON log. */
-export interface LogLine { level?: string, msg?: string, code?: number, connection?: string, [field: string]: unknown }
+/** A structured line of the hub's JSON log; `seq` numbers the lines kept (see {@link HubProcess.logMark}). */
+export interface LogLine { seq: number, level?: string, msg?: string, code?: number, connection?: string, [field: string]: unknown }
 
 /** A running `aegis-hub` process. */
 export interface HubProcess {
@@ -46,6 +46,8 @@ export interface HubProcess {
   readonly dataDir: string
   /** Log lines with a `code` field or level warn/error (the last 20,000). */
   readonly log: LogLine[]
+  /** The `seq` the next kept log line gets: lines from now on have `seq >= logMark()`. */
+  logMark (): number
   /** Largest RSS seen so far (sampled every 100 ms), in KiB. */
   maxRssKb: number
   /** The last 64 KiB of its output, for failure messages. */
@@ -68,6 +70,7 @@ export const spawnHub = async (flags: string[], newFlags: string[]): Promise<Hub
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
   let out = ''
   const log: LogLine[] = []
+  let logSeq = 0
   let partial = ''
   const onData = (d: Buffer): void => {
     const s = d.toString()
@@ -79,6 +82,7 @@ export const spawnHub = async (flags: string[], newFlags: string[]): Promise<Hub
       try {
         const l = JSON.parse(line) as LogLine
         if (l.code !== undefined || l.level === 'warn' || l.level === 'error') {
+          l.seq = logSeq++
           log.push(l)
           if (log.length > 20_000) log.splice(0, 10_000)
         }
@@ -105,6 +109,7 @@ export const spawnHub = async (flags: string[], newFlags: string[]): Promise<Hub
   }
   const hub: HubProcess = {
     child, pid, port, url, dataDir, log, maxRssKb: rssKb(),
+    logMark: () => logSeq,
     tail: () => out,
     alive: () => child.exitCode === null && child.signalCode === null,
     rssKb,
@@ -138,9 +143,9 @@ export const waitFor = async (cond: () => boolean | Promise<boolean>, what: stri
   }
 }
 
-/** Whether the hub logged closing a connection with `code` (any connection, or one from `ip`). */
-export const loggedClose = (hub: HubProcess, code: number, ip?: string): boolean =>
-  hub.log.some(l => l.code === code && (ip === undefined || JSON.stringify(l).includes(ip)))
+/** Whether the hub logged a line with `code` since `mark` ({@link HubProcess.logMark}). */
+export const loggedClose = (hub: HubProcess, code: number, mark: number): boolean =>
+  hub.log.some(l => l.seq >= mark && l.code === code)
 
 /** A raw protocol client on its own socket from source address `ip`. */
 export class RawClient {
