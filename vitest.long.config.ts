@@ -1,5 +1,5 @@
 import { defineConfig } from 'vitest/config'
-import base from './vitest.config'
+import base from './vitest.config.ts'
 
 /**
  * `npm run test:long`: the long attack and soak runs (test/long/*.long.ts),
