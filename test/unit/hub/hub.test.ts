@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import { Doc, silentLogger } from 'aegis-replication'
-import { encodeMessage, ErrorCode, MessageType, SyncClient, type ClientRoom, type ClientRoomOptions } from 'aegis-replication/sync'
+import { decodeMessage, encodeMessage, ErrorCode, MessageType, SyncClient, type ClientRoom, type ClientRoomOptions, type SyncMessage } from 'aegis-replication/sync'
 import { Prng } from 'aegis-replication/testing'
 import { createHub, type Hub, type HubOptions } from 'aegis-replication/hub'
 
@@ -48,14 +48,40 @@ const until = async (cond: () => boolean, what: string, ms = 10_000): Promise<vo
   }
 }
 
-/** A bare client: one socket, SyncClient on it. */
+/** Decodes a frame for a test to look at; undefined when it does not decode. */
+const peek = (frame: Uint8Array): SyncMessage | undefined => {
+  try { return decodeMessage(frame) } catch { return undefined }
+}
+
+/**
+ * A bare client: one socket, SyncClient on it. `onSend` sees every message
+ * the client sends, and `acked` records the seqs the hub acknowledged (per
+ * room), frame by frame, so a test can count acknowledgements as the hub
+ * gave them rather than wait for a moment with nothing in flight.
+ */
 const connect = async (url: string) => {
   const ws = new WebSocket(url)
   sockets.push(ws)
   ws.binaryType = 'arraybuffer'
   const closes: Array<{ code: number, reason: string }> = []
-  const client = new SyncClient({ send: (f) => ws.send(f) })
-  ws.on('message', (data) => client.receive(new Uint8Array(data as ArrayBuffer)))
+  const acked = new Map<string, Set<number>>()
+  const onSend: Array<(m: SyncMessage) => void> = []
+  const client = new SyncClient({
+    send: (f) => {
+      if (onSend.length > 0) { const m = peek(f); if (m !== undefined) for (const h of onSend) h(m) }
+      ws.send(f)
+    }
+  })
+  ws.on('message', (data) => {
+    const frame = new Uint8Array(data as ArrayBuffer)
+    const m = peek(frame)
+    if (m?.type === MessageType.Ack) {
+      let set = acked.get(m.room)
+      if (set === undefined) acked.set(m.room, (set = new Set()))
+      for (let seq = m.from; seq <= m.to; seq++) set.add(seq)
+    }
+    client.receive(frame)
+  })
   ws.on('close', (code, reason) => { closes.push({ code, reason: reason.toString() }); client.disconnected() })
   await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject) })
   client.connected()
@@ -64,7 +90,7 @@ const connect = async (url: string) => {
     await until(() => r.synced || r.status === 'denied', `room ${room} to sync`)
     return r
   }
-  return { ws, client, closes, join }
+  return { ws, client, closes, join, acked, onSend }
 }
 
 describe('hub', () => {
@@ -242,23 +268,29 @@ describe('hub process (aegis-hub CLI)', () => {
     const a = await connect(url)
     const da = new Doc({ replicaId: 'writer' })
     const room = await a.join('stream', da)
-    let acked = 0
+    expect(room.pending).toBe(0)
+    // each write goes out as one update frame: remember the key each seq
+    // carries, and count as acknowledged exactly the seqs the hub's ack
+    // frames name (on a loaded machine acks lag behind a writer every
+    // millisecond, so `pending` rarely reaches 0 while it writes)
     let sent = 0
-    room.on('pending', (n) => { if (n === 0) acked = sent })
+    const keyOfSeq = new Map<number, number>()
+    a.onSend.push((m) => { if (m.type === MessageType.Update && m.room === 'stream') keyOfSeq.set(m.seq, sent) })
+    const acked = (): Set<number> => a.acked.get('stream') ?? new Set()
     // write continuously; kill the hub once 200 writes are acknowledged, with more in flight
-    // (about 1,000 writes/s: below what fsync allows, so acks keep catching up)
-    const writer = setInterval(() => { da.map('m').set(`k${++sent}`, sent) }, 1)
-    await until(() => acked >= 200, '200 acknowledged writes')
+    const writer = setInterval(() => { sent++; da.map('m').set(`k${sent}`, sent) }, 1)
+    await until(() => acked().size >= 200, '200 acknowledged writes', 60_000)
     child.kill('SIGKILL')
     await new Promise(r => child.once('exit', r))
     clearInterval(writer)
-    const ackedAtKill = acked
-    console.log(`kill -9 with ${ackedAtKill} acknowledged of ${sent} written`)
+    const ackedAtKill = [...acked()].map(seq => keyOfSeq.get(seq))
+    expect(ackedAtKill.every(k => k !== undefined), 'every acknowledged seq is one this test sent').toBe(true)
+    console.log(`kill -9 with ${ackedAtKill.length} acknowledged of ${sent} written`)
     a.ws.terminate()
     const again = await spawnHub(dataDir, port)
     const b = await connect(again.url)
     const db = new Doc({ replicaId: 'reader' })
     await b.join('stream', db)
-    for (let i = 1; i <= ackedAtKill; i++) expect(db.map('m').get(`k${i}`), `k${i}`).toBe(i)
+    for (const i of ackedAtKill as number[]) expect(db.map('m').get(`k${i}`), `k${i}`).toBe(i)
   })
 })
