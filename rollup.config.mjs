@@ -2,7 +2,7 @@
 // Dependencies stay external (shared with the app's other code), and so does
 // the package itself: adapters import the core through 'aegis-replication',
 // so an app that uses several entry points has one copy of the core.
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import typescript from '@rollup/plugin-typescript'
 import { dts } from 'rollup-plugin-dts'
 
@@ -21,7 +21,9 @@ for (const name of ['raft', 'cluster', 'transaction']) {
 for (const name of existsSync('adapters') ? readdirSync('adapters') : []) {
   if (existsSync(`adapters/${name}/index.ts`)) entries[name] = `adapters/${name}/index.ts`
 }
-const DEPENDENCIES = ['lib0', 'idb', 'ws', 'webrtc-adapter', 'comlink', 'jose', 'aegis-replication']
+// every runtime dependency (and optional peer dependency) of package.json, and the package itself
+const pkg = JSON.parse(readFileSync(new URL('./package.json', import.meta.url), 'utf8'))
+const DEPENDENCIES = [...Object.keys(pkg.dependencies ?? {}), ...Object.keys(pkg.peerDependencies ?? {}), 'aegis-replication']
 const external = (id) => id.startsWith('node:') || DEPENDENCIES.some(d => id === d || id.startsWith(`${d}/`))
 
 export default [
