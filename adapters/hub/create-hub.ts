@@ -348,13 +348,21 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       throw err
     }
   }
+  // the address stays readable after close() (a caller may restart a hub on the same port)
+  let known: { host: string, port: number } | undefined
   const address = (): { host: string, port: number } => {
+    const now = currentAddress()
+    if (now.port !== 0) known = now
+    return known ?? now
+  }
+  const currentAddress = (): { host: string, port: number } => {
     const a = http.address()
     if (own || a === null || typeof a !== 'object') return { host, port: a !== null && typeof a === 'object' ? a.port : 0 }
     const h = a.address === '::' || a.address === '0.0.0.0' ? 'localhost' : a.address
     return { host: h.includes(':') ? `[${h}]` : h, port: a.port }
   }
   const url = (): string => { const a = address(); return `${secure ? 'wss' : 'ws'}://${a.host}:${a.port}` }
+  address()
   logger.info('hub listening', { url: url(), dataDir, attached: !own })
 
   return {

@@ -69,7 +69,7 @@ export const serveHubRoute = async (req: IncomingMessage, res: ServerResponse, s
     const code = status === 'ok' ? 200 : 503
     // the details (which rooms failed) only for the operator; the status code tells a load balancer enough.
     // Damage found on load is reported (200: the room serves what survived, clients resend what they hold)
-    json(res, code, trusted && (status !== 'ok' || damaged.length > 0) ? { status, rooms, dataDirWritable, damagedRooms: damaged } : { status })
+    json(res, code, trusted && (status !== 'ok' || damaged.length > 0) ? { status, rooms, dataDirWritable, ...(damaged.length > 0 ? { damagedRooms: damaged } : {}) } : { status })
     return true
   }
   if (!trusted) {

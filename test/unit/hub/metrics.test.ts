@@ -4,7 +4,7 @@
  * /metrics.json, the metrics token for requests not from this machine, and
  * /healthz reporting failed storage with 503.
  */
-import { writeFile } from 'node:fs/promises'
+import { rename, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { describe, expect, it, vi } from 'vitest'
 import { Doc } from 'aegis-replication'
@@ -101,12 +101,20 @@ describe('hub metrics', () => {
     expect(sample((await get(hub.port, '/metrics')).body, 'aegis_hub_storage_failed_rooms')).toBe(1)
   })
 
-  it('/healthz answers 503 when the data dir is not writable', async () => {
-    const file = join(await tempDir(), 'not-a-dir')
-    await writeFile(file, 'x')
-    const hub = await startHub({ dataDir: join(file, 'data') })
-    const res = await get(hub.port, '/healthz')
-    expect(res.status).toBe(503)
-    expect(JSON.parse(res.body)).toEqual({ status: 'degraded', rooms: [], dataDirWritable: false })
+  it('/healthz answers 503 when the data dir stops being writable', async () => {
+    // a hub cannot start on a data dir it cannot lock; one that breaks under it (a volume gone) is reported
+    const parent = join(await tempDir(), 'volume')
+    const hub = await startHub({ dataDir: join(parent, 'data') })
+    expect((await get(hub.port, '/healthz')).status).toBe(200)
+    await rename(parent, `${parent}-gone`)
+    await writeFile(parent, 'x') // the data dir's parent is now a file
+    try {
+      const res = await get(hub.port, '/healthz')
+      expect(res.status).toBe(503)
+      expect(JSON.parse(res.body)).toEqual({ status: 'degraded', rooms: [], dataDirWritable: false })
+    } finally {
+      await rm(parent)
+      await rename(`${parent}-gone`, parent)
+    }
   })
 })
