@@ -30,7 +30,7 @@ import { DecodeError, InvalidArgumentError } from '../errors.js'
 import { type Decoder, decodeWith, readBytes, readCount, readString, readUint8, readVarUint } from '../codec/reader.js'
 import { writeString } from '../codec/writer.js'
 import { compareStrings, utf8Length } from '../clock/node-id.js'
-import type { StateMachine } from './raft-node.js'
+import type { StateMachine } from './raft-config.js'
 
 /** The version byte that leads every KV command, result and snapshot. */
 export const KV_PROTOCOL_VERSION = 1
