@@ -59,7 +59,7 @@ describe('maxUncommittedBytes', () => {
     await c.until(() => c.node.isLeader())
     await c.until(() => c.node.status().commit === 2)
     c.state.acking = false
-    const accepted = []
+    const accepted: Array<ReturnType<typeof track<Uint8Array>>> = []
     let refused: Error | undefined
     for (let i = 0; i < 20 && refused === undefined; i++) {
       const p = track(c.node.propose(new Uint8Array(1000)))
