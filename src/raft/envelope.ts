@@ -84,6 +84,7 @@ export interface CommandEnvelope {
 /** Wraps a command (with its session, timestamp or new session limits) into entry data. */
 export const encodeCommand = (cmd: Uint8Array, session?: SessionTag, meta: { timestamp?: number, limits?: SessionLimits } = {}): Uint8Array => {
   const e = encoding.createEncoder()
+  e.cbuf = new Uint8Array(cmd.length + 48 + (session === undefined ? 0 : session.clientId.length * 3))
   const flags = (session === undefined ? 0 : F_SESSION) | (session?.ackedSeq === undefined ? 0 : F_ACKED) |
     (meta.timestamp === undefined ? 0 : F_TIME) | (meta.limits === undefined ? 0 : F_LIMITS)
   encoding.writeUint8(e, ENVELOPE_VERSION)
@@ -100,7 +101,8 @@ export const encodeCommand = (cmd: Uint8Array, session?: SessionTag, meta: { tim
     encoding.writeVarUint(e, meta.limits.maxResponses)
   }
   encoding.writeUint8Array(e, cmd)
-  return encoding.toUint8Array(e)
+  // one buffer, sized above: hand out a view instead of copying it again
+  return e.bufs.length === 0 ? e.cbuf.subarray(0, e.cpos) : encoding.toUint8Array(e)
 }
 
 /** Unwraps {@link encodeCommand}'s output (or a version 1 envelope). @throws {DecodeError} on bad bytes. */
@@ -119,6 +121,7 @@ export const decodeCommand = (data: Uint8Array): CommandEnvelope => {
   if ((flags & F_LIMITS) !== 0) {
     out.limits = { maxSessions: readVarUint(d, 'maxSessions'), timeoutMs: readVarUint(d, 'timeoutMs'), maxResponses: readVarUint(d, 'maxResponses') }
   }
-  out.cmd = data.slice(d.pos, d.pos + remaining(d))
+  // a view, not a copy: entry data is never modified
+  out.cmd = data.subarray(d.pos, d.pos + remaining(d))
   return out
 }

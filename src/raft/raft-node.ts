@@ -19,7 +19,7 @@ import type { ProposeOptions, RaftConfig, StateMachine } from './raft-config.js'
 import { RaftCore, type Ready, type RaftStatus } from './raft.js'
 import { DEFAULT_SESSION_LIMITS, SessionTable, checkSessionLimits, decodeNodeSnapshot, encodeNodeSnapshot } from './session.js'
 import type { RaftStorage } from './storage.js'
-import { ConfChangeOp, EntryType, Role, type ConfState, type Entry, type NodeId } from './types.js'
+import { ConfChangeOp, EntryType, Role, type ConfState, type Entry, type NodeId, type Snapshot } from './types.js'
 
 export type { ProposeOptions, RaftConfig, StateMachine } from './raft-config.js'
 
@@ -68,6 +68,8 @@ export class RaftNode {
   private processing = false
   private applied = 0
   private snapshotIndex = 0
+  /** The latest snapshot saved; the core's log is compacted only up to the one before it. */
+  private retained: Snapshot | undefined
   private readCtx = 0
   private soft: { role: Role, leaderId: NodeId | undefined } = { role: Role.Follower, leaderId: undefined }
   private readonly proposals: ProposalWaiters
@@ -418,7 +420,7 @@ export class RaftNode {
     if (this.stopped) return
     // the core may have installed a newer snapshot from the leader meanwhile
     // (while we applied or serialized): then there is nothing to compact
-    const snapshot = core.compact(index, data)
+    const snapshot = core.snapshotAt(index, data)
     if (snapshot === undefined) return
     this.snapshotIndex = index
     try {
@@ -426,10 +428,17 @@ export class RaftNode {
     } catch (err) {
       throw new StorageError(`raft snapshot could not be saved on ${this.config.nodeId}`, { cause: err })
     }
+    // In memory the log keeps the entries since the previous snapshot (like
+    // etcd's SnapshotCatchUpEntries): a follower a little behind then catches
+    // up from the log. Compacting at once to `index` sent every follower that
+    // lagged under load a whole snapshot, and commits stalled meanwhile.
+    const previous = this.retained
+    this.retained = snapshot
+    if (previous !== undefined && !this.stopped) core.compact(previous.index, previous.data)
   }
 
   private async applyEntry (e: Entry): Promise<void> {
-    let outcome: ApplyOutcome = { error: new ProposalDroppedError('the entry carried no command') }
+    let outcome: ApplyOutcome | undefined
     if (e.type === EntryType.Normal) outcome = await this.applyCommand(e)
     else if (e.type === EntryType.ConfChange) {
       const conf = decodeConfChange(e.data).conf
@@ -438,7 +447,7 @@ export class RaftNode {
       }
     }
     this.applied = e.index
-    this.proposals.settle(e.index, e.term, () => outcome)
+    this.proposals.settle(e.index, e.term, () => outcome ?? { error: new ProposalDroppedError('the entry carried no command') })
   }
 
   /** Applies a normal entry through the session table: each session's request applies once. */

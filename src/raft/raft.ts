@@ -381,12 +381,21 @@ export class RaftCore {
    * (the driver must then not save the older snapshot over it).
    */
   compact (index: number, data: Uint8Array): Snapshot | undefined {
+    const snapshot = this.snapshotAt(index, data)
+    if (snapshot !== undefined) this.log.compact(snapshot)
+    return snapshot
+  }
+
+  /**
+   * Like {@link compact}, without dropping anything: the snapshot of the
+   * log up to `index` with state `data`, or `undefined` when the log
+   * already starts at or after `index`.
+   */
+  snapshotAt (index: number, data: Uint8Array): Snapshot | undefined {
     if (index <= this.log.snapshot.index) return undefined
     const term = this.log.termAt(index)
     if (term === undefined) throw new RangeError(`cannot snapshot at ${index}: not in the log`)
-    const snapshot: Snapshot = { index, term, conf: this.log.confAt(index), data }
-    this.log.compact(snapshot)
-    return snapshot
+    return { index, term, conf: this.log.confAt(index), data }
   }
 
   /** Whether {@link ready} has anything to hand out. */
