@@ -102,6 +102,10 @@ export class RaftNode {
     this.requestTimeout = checkMs(config.requestTimeout ?? 10 * et.max, 'requestTimeout')
     this.membershipTimeout = checkMs(config.membershipTimeout ?? 100 * et.max, 'membershipTimeout')
     this.snapshotThreshold = config.snapshotThreshold ?? 10_000
+    for (const k of ['maxEntryBytes', 'maxUncommittedBytes'] as const) {
+      const v = config[k]
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidArgumentError(`RaftConfig.${k} must be a positive integer number of bytes, got ${String(v)}`)
+    }
     this.sessions = new SessionTable()
     this.proposals = new ProposalWaiters(this.components.clock)
     const limits = config.maxSessions !== undefined ? { maxSessions: config.maxSessions, ...config.sessionLimits } : config.sessionLimits
