@@ -33,6 +33,8 @@ interface Waiter<T> { resolve: (v: T) => void, reject: (e: Error) => void, timer
 interface PendingRead extends Waiter<Uint8Array> { query: Uint8Array, index: number | undefined }
 interface ConfWaiter extends Waiter<void> { done: (conf: ConfState) => boolean }
 
+const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown } | null)?.then === 'function'
+
 const checkMs = (v: number, what: string): number => {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${what} must be a positive number of milliseconds, got ${v}`)
   return v
@@ -397,7 +399,8 @@ export class RaftNode {
         if (r !== undefined) r.index = rs.index
       }
       for (const e of rd.committed) {
-        await this.applyEntry(e)
+        const pending = this.applyEntry(e)
+        if (pending !== undefined) await pending
         if (this.stopped) return
       }
       await this.serveReads()
@@ -441,37 +444,55 @@ export class RaftNode {
     if (previous !== undefined && !this.stopped) core.compact(previous.index, previous.data)
   }
 
-  private async applyEntry (e: Entry): Promise<void> {
-    let outcome: ApplyOutcome | undefined
-    if (e.type === EntryType.Normal) outcome = await this.applyCommand(e)
-    else if (e.type === EntryType.ConfChange) {
+  /**
+   * Applies one committed entry; returns a promise only when the state
+   * machine answered with one (a synchronous state machine costs no
+   * microtask per entry).
+   */
+  private applyEntry (e: Entry): Promise<void> | undefined {
+    if (e.type === EntryType.Normal) {
+      const o = this.applyCommand(e)
+      if (isPromise(o)) return o.then((outcome) => this.applied_(e, outcome))
+      this.applied_(e, o)
+      return undefined
+    }
+    if (e.type === EntryType.ConfChange) {
       const conf = decodeConfChange(e.data).conf
       for (const w of [...this.confWaiters]) {
         if (w.done(conf)) { this.confWaiters.delete(w); this.components.clock.clearTimeout(w.timer); w.resolve() }
       }
     }
+    this.applied_(e, undefined)
+    return undefined
+  }
+
+  private applied_ (e: Entry, outcome: ApplyOutcome | undefined): void {
     this.applied = e.index
     this.proposals.settle(e.index, e.term, () => outcome ?? { error: new ProposalDroppedError('the entry carried no command') })
   }
 
   /** Applies a normal entry through the session table: each session's request applies once. */
-  private async applyCommand (e: Entry): Promise<ApplyOutcome> {
+  private applyCommand (e: Entry): ApplyOutcome | Promise<ApplyOutcome> {
     const { cmd, session, timestamp, limits } = decodeCommand(e.data)
     if (timestamp !== undefined) this.sessions.advance(timestamp)
     if (limits !== undefined) {
       try { this.sessions.setLimits(limits) } catch { /* invalid limits are ignored, the same on every replica */ }
       return { result: new Uint8Array(0) }
     }
-    if (session === undefined) return { result: await this.stateMachine.apply(cmd) }
-    const check = this.sessions.check(session)
-    switch (check.kind) {
-      case 'duplicate': return { result: check.result }
-      case 'expired': return { error: new SessionExpiredError(check.reason) }
-      case 'full': return { error: new ProposalDroppedError(`the session table is full (${this.sessions.limits.maxSessions} sessions): the request was not applied; retry later`) }
+    if (session !== undefined) {
+      const check = this.sessions.check(session)
+      switch (check.kind) {
+        case 'duplicate': return { result: check.result }
+        case 'expired': return { error: new SessionExpiredError(check.reason) }
+        case 'full': return { error: new ProposalDroppedError(`the session table is full (${this.sessions.limits.maxSessions} sessions): the request was not applied; retry later`) }
+      }
     }
-    const result = await this.stateMachine.apply(cmd)
-    this.sessions.record(session, result)
-    return { result }
+    const done = (result: Uint8Array): ApplyOutcome => {
+      if (session !== undefined) this.sessions.record(session, result)
+      return { result }
+    }
+    const r = this.stateMachine.apply(cmd)
+    return isPromise(r) ? r.then(done) : done(r)
   }
 
   /** A leader whose wanted session limits differ from the group's proposes them, once per term, after its first entry of the term is applied. */
@@ -499,7 +520,8 @@ export class RaftNode {
       this.reads.delete(ctx)
       this.components.clock.clearTimeout(r.timer)
       try {
-        r.resolve(await this.stateMachine.query(r.query))
+        const answer = this.stateMachine.query(r.query)
+        r.resolve(isPromise(answer) ? await answer : answer)
       } catch (err) { r.reject(err as Error) }
     }
   }

@@ -1,9 +1,8 @@
 /**
- * Found while profiling the in-process benchmark: the leader compacted its
- * log right up to each new snapshot, so a follower a few entries behind at
- * that moment could only catch up by receiving the whole snapshot; with both
- * followers behind under load, commits stalled past the request timeout.
- * The log now keeps the entries since the previous snapshot in memory.
+ * The leader used to compact its log right up to each new snapshot, so a
+ * follower only a few entries behind at that moment could catch up only by
+ * receiving the whole snapshot. Like etcd (`SnapshotCatchUpEntries`), the
+ * log now keeps the entries since the previous snapshot in memory.
  */
 import { describe, expect, it } from 'vitest'
 import { enc, fakePeers, track } from './fake-peers.js'
