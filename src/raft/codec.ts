@@ -140,8 +140,28 @@ export const decodeSnapshot = (bytes: Uint8Array): Snapshot => decodeWith('raft 
 })
 
 /** Encodes a message: version byte, type byte, from, to, term, then its own fields. */
-export const encodeRaftMessage = (m: RaftMessage): Uint8Array => {
+/**
+ * An encoder whose first buffer holds about `bytes` (lib0's starts at 100
+ * bytes and doubles, copying at every growth and once more at the end).
+ */
+export const sizedEncoder = (bytes: number): encoding.Encoder => {
   const e = encoding.createEncoder()
+  if (bytes > e.cbuf.length) e.cbuf = new Uint8Array(bytes)
+  return e
+}
+
+/** The encoder's bytes: a view of its buffer when it never grew (no copy), else lib0's concatenation. */
+export const finishEncoder = (e: encoding.Encoder): Uint8Array => e.bufs.length === 0 ? e.cbuf.subarray(0, e.cpos) : encoding.toUint8Array(e)
+
+const sizeOf = (m: RaftMessage): number => {
+  let n = 64 + m.from.length * 3 + m.to.length * 3
+  if (m.type === 'append') for (const entry of m.entries) n += entry.data.length + 24
+  else if (m.type === 'snapshot') n += m.data.length + 256 + (m.meta.conf.voters.length + m.meta.conf.learners.length) * 64
+  return n
+}
+
+export const encodeRaftMessage = (m: RaftMessage): Uint8Array => {
+  const e = sizedEncoder(sizeOf(m))
   encoding.writeUint8(e, RAFT_PROTOCOL_VERSION)
   encoding.writeUint8(e, TYPE_TAG.get(m.type) as number)
   writeString(e, m.from)
@@ -199,7 +219,7 @@ export const encodeRaftMessage = (m: RaftMessage): Uint8Array => {
       writeBool(e, m.reject)
       break
   }
-  return encoding.toUint8Array(e)
+  return finishEncoder(e)
 }
 
 /**

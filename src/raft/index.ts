@@ -25,7 +25,8 @@
 
 // The driver
 export { RaftNode } from './raft-node.js'
-export type { RaftConfig, StateMachine, ProposeOptions, RaftNodeStatus } from './raft-node.js'
+export type { RaftNodeStatus } from './raft-node.js'
+export type { RaftConfig, StateMachine, ProposeOptions } from './raft-config.js'
 
 // Storage
 export { MemoryRaftStorage } from './storage.js'
@@ -49,11 +50,13 @@ export {
 } from './codec.js'
 
 // Sessions
-export { SessionTable, encodeCommand, decodeCommand, encodeNodeSnapshot, decodeNodeSnapshot } from './session.js'
-export type { SessionTag, SessionCheck } from './session.js'
+export { SessionTable, DEFAULT_SESSION_LIMITS, encodeNodeSnapshot, decodeNodeSnapshot } from './session.js'
+export type { SessionCheck } from './session.js'
+export { encodeCommand, decodeCommand } from './envelope.js'
+export type { SessionTag, SessionLimits, CommandEnvelope } from './envelope.js'
 
 // Errors
-export { RaftStoppedError, ProposalDroppedError, ConfChangeError } from './errors.js'
+export { RaftStoppedError, ProposalDroppedError, ConfChangeError, EntryTooLargeError, SessionExpiredError } from './errors.js'
 export { NotLeaderError, TimeoutError, DecodeError, StorageError } from '../errors.js'
 
 // The KV state machine

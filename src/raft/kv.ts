@@ -30,7 +30,8 @@ import { DecodeError, InvalidArgumentError } from '../errors.js'
 import { type Decoder, decodeWith, readBytes, readCount, readString, readUint8, readVarUint } from '../codec/reader.js'
 import { writeString } from '../codec/writer.js'
 import { compareStrings, utf8Length } from '../clock/node-id.js'
-import type { StateMachine } from './raft-node.js'
+import { finishEncoder } from './codec.js'
+import type { StateMachine } from './raft-config.js'
 
 /** The version byte that leads every KV command, result and snapshot. */
 export const KV_PROTOCOL_VERSION = 1
@@ -126,6 +127,7 @@ const readVersion = (d: Decoder): void => {
  */
 export const encodeKvCommand = (cmd: KvCommand): Uint8Array => {
   const e = encoding.createEncoder()
+  if (cmd?.type === 'put' && cmd.value instanceof Uint8Array && typeof cmd.key === 'string') e.cbuf = new Uint8Array(cmd.value.length + cmd.key.length * 3 + 16)
   encoding.writeUint8(e, KV_PROTOCOL_VERSION)
   switch (cmd?.type) {
     case 'get':
@@ -164,7 +166,7 @@ export const encodeKvCommand = (cmd: KvCommand): Uint8Array => {
     default:
       throw new InvalidArgumentError(`unknown KV command type ${JSON.stringify((cmd as { type?: unknown } | null)?.type)}`)
   }
-  return encoding.toUint8Array(e)
+  return finishEncoder(e)
 }
 
 /**
@@ -243,7 +245,7 @@ export const encodeKvResult = (result: KvResult): Uint8Array => {
     default:
       throw new InvalidArgumentError(`unknown KV result type ${JSON.stringify((result as { type?: unknown } | null)?.type)}`)
   }
-  return encoding.toUint8Array(e)
+  return finishEncoder(e)
 }
 
 /**
@@ -316,8 +318,12 @@ const lowerBound = (keys: string[], key: string): number => {
  */
 export class KvStateMachine implements StateMachine {
   private readonly data = new Map<string, Uint8Array>()
-  /** The keys of `data`, kept sorted for ranges and snapshots. */
-  private keys: string[] = []
+  /** The keys of `data` in key order (for ranges and snapshots), as of the last {@link sortedKeys} call. */
+  private sorted: string[] = []
+  /** Keys added since, not yet merged into `sorted`. */
+  private added: string[] = []
+  /** A key was deleted since: `sorted` must be rebuilt. */
+  private stale = false
 
   /** How many keys the store holds. */
   get size (): number {
@@ -366,8 +372,9 @@ export class KvStateMachine implements StateMachine {
   snapshot (): Uint8Array {
     const e = encoding.createEncoder()
     encoding.writeUint8(e, KV_PROTOCOL_VERSION)
-    encoding.writeVarUint(e, this.keys.length)
-    for (const key of this.keys) {
+    const keys = this.sortedKeys()
+    encoding.writeVarUint(e, keys.length)
+    for (const key of keys) {
       writeString(e, key)
       encoding.writeVarUint8Array(e, this.data.get(key)!)
     }
@@ -391,7 +398,9 @@ export class KvStateMachine implements StateMachine {
     })
     this.data.clear()
     for (const { key, value } of entries) this.data.set(key, value)
-    this.keys = entries.map((x) => x.key)
+    this.sorted = entries.map((x) => x.key)
+    this.added = []
+    this.stale = false
   }
 
   /** Sets (or with `null`, deletes) a key; returns whether it existed. */
@@ -400,19 +409,37 @@ export class KvStateMachine implements StateMachine {
     if (value === null) {
       if (existed) {
         this.data.delete(key)
-        this.keys.splice(lowerBound(this.keys, key), 1)
+        this.stale = true
       }
     } else {
-      if (!existed) this.keys.splice(lowerBound(this.keys, key), 0, key)
+      if (!existed && !this.stale) this.added.push(key)
       this.data.set(key, value)
     }
     return existed
   }
 
+  /**
+   * The keys in key order. Writes only note what changed (an insert into a
+   * sorted array on every put cost O(n) each); a few added keys are merged
+   * in here, more (or any delete) rebuild the order once.
+   */
+  private sortedKeys (): string[] {
+    if (!this.stale && this.added.length <= 32) {
+      for (const key of this.added) this.sorted.splice(lowerBound(this.sorted, key), 0, key)
+    } else {
+      // the default sort compares UTF-16 code units, the order keys have everywhere
+      this.sorted = [...this.data.keys()].sort()
+    }
+    this.added = []
+    this.stale = false
+    return this.sorted
+  }
+
   private range (start: string, end: string | null, limit: number): KvEntry[] {
     const out: KvEntry[] = []
-    for (let i = lowerBound(this.keys, start); i < this.keys.length; i++) {
-      const key = this.keys[i]
+    const keys = this.sortedKeys()
+    for (let i = lowerBound(keys, start); i < keys.length; i++) {
+      const key = keys[i]
       if (end !== null && key >= end) break
       if (limit > 0 && out.length >= limit) break
       out.push({ key, value: this.data.get(key)! })

@@ -12,99 +12,16 @@ import { silentLogger, systemClock, systemRandom, type Components, type TimerHan
 import { DecodeError, InvalidArgumentError, NotLeaderError, StorageError, TimeoutError } from '../errors.js'
 import { peerId, type PeerId, type Transport } from '../transport/transport.js'
 import { decodeConfChange, decodeRaftMessage, encodeConfChange, encodeRaftMessage } from './codec.js'
-import { ProposalDroppedError, RaftStoppedError } from './errors.js'
+import { ProposalDroppedError, RaftStoppedError, SessionExpiredError } from './errors.js'
+import { decodeCommand, encodeCommand, type SessionLimits } from './envelope.js'
+import { ProposalWaiters, type ApplyOutcome } from './proposal-waiters.js'
+import type { ProposeOptions, RaftConfig, StateMachine } from './raft-config.js'
 import { RaftCore, type Ready, type RaftStatus } from './raft.js'
-import { SessionTable, decodeCommand, decodeNodeSnapshot, encodeCommand, encodeNodeSnapshot, type SessionTag } from './session.js'
+import { DEFAULT_SESSION_LIMITS, SessionTable, checkSessionLimits, decodeNodeSnapshot, encodeNodeSnapshot } from './session.js'
 import type { RaftStorage } from './storage.js'
-import { ConfChangeOp, EntryType, Role, type ConfState, type Entry, type NodeId } from './types.js'
+import { ConfChangeOp, EntryType, Role, type ConfState, type Entry, type NodeId, type Snapshot } from './types.js'
 
-/** The replicated application state. Every replica applies the same commands in the same order. */
-export interface StateMachine {
-  /** Applies a committed command; the result goes back to the proposer. Must be deterministic. */
-  apply (cmd: Uint8Array): Uint8Array | Promise<Uint8Array>
-  /** Answers a read-only query against the current state. */
-  query (q: Uint8Array): Uint8Array | Promise<Uint8Array>
-  /** Serializes the whole state. */
-  snapshot (): Uint8Array | Promise<Uint8Array>
-  /** Replaces the whole state with a snapshot's. */
-  restore (bytes: Uint8Array): void | Promise<void>
-}
-
-/** Configuration of a {@link RaftNode}; times are in milliseconds. */
-export interface RaftConfig {
-  /** This node's id (its transport's peer id). */
-  nodeId: string
-  /** The other members of a new cluster; ignored once the storage holds state. */
-  peers: string[]
-  /**
-   * Start as a non-member with an empty log, waiting to be added with
-   * `addNode` on the leader (instead of bootstrapping a cluster from `peers`).
-   * @default false
-   */
-  join?: boolean
-  /**
-   * Election timeout range: a follower that hears no leader for a random
-   * time in it starts an election.
-   * @default { min: 150, max: 300 }
-   */
-  electionTimeout?: { min: number, max: number }
-  /**
-   * How often a leader sends heartbeats.
-   * @default 50
-   */
-  heartbeatInterval?: number
-  /**
-   * Length of one core tick.
-   * @default heartbeatInterval / 5
-   */
-  tickInterval?: number
-  /**
-   * Use pre-vote (see `RaftCoreOptions.preVote`).
-   * @default true
-   */
-  preVote?: boolean
-  /**
-   * Use check-quorum and leader leases (see `RaftCoreOptions.checkQuorum`).
-   * @default true
-   */
-  checkQuorum?: boolean
-  /**
-   * How long `propose` and `read` wait before rejecting with `TimeoutError`.
-   * @default 10 * electionTimeout.max
-   */
-  requestTimeout?: number
-  /**
-   * How long `addNode`, `removeNode` and `transferLeadership` wait.
-   * @default 100 * electionTimeout.max
-   */
-  membershipTimeout?: number
-  /**
-   * Take a snapshot (and compact the log) after this many applied entries.
-   * @default 10000
-   */
-  snapshotThreshold?: number
-  /**
-   * Client sessions remembered for exactly-once proposals.
-   * @default 100000
-   */
-  maxSessions?: number
-  /** @default 64 */
-  maxInflightMessages?: number
-  /** @default 4 MiB */
-  maxInflightBytes?: number
-  /** @default 256 KiB */
-  maxMessageBytes?: number
-  /** @default 256 KiB */
-  snapshotChunkBytes?: number
-}
-
-/** Options of {@link RaftNode.propose}. */
-export interface ProposeOptions {
-  /** Tag the command for exactly-once application; retries must reuse the same tag. */
-  session?: SessionTag
-  /** Overrides `requestTimeout` for this call. */
-  timeout?: number
-}
+export type { ProposeOptions, RaftConfig, StateMachine } from './raft-config.js'
 
 /** {@link RaftStatus} plus the driver's applied index. */
 export interface RaftNodeStatus extends RaftStatus {
@@ -113,9 +30,10 @@ export interface RaftNodeStatus extends RaftStatus {
 }
 
 interface Waiter<T> { resolve: (v: T) => void, reject: (e: Error) => void, timer: TimerHandle }
-interface PendingProposal extends Waiter<Uint8Array> { term: number }
 interface PendingRead extends Waiter<Uint8Array> { query: Uint8Array, index: number | undefined }
 interface ConfWaiter extends Waiter<void> { done: (conf: ConfState) => boolean }
+
+const isPromise = <T>(v: T | Promise<T>): v is Promise<T> => typeof (v as { then?: unknown } | null)?.then === 'function'
 
 const checkMs = (v: number, what: string): number => {
   if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) throw new InvalidArgumentError(`${what} must be a positive number of milliseconds, got ${v}`)
@@ -142,15 +60,21 @@ export class RaftNode {
   private readonly requestTimeout: number
   private readonly membershipTimeout: number
   private readonly snapshotThreshold: number
+  /** The session limits this node asks the group for, if any. */
+  private readonly wantLimits: SessionLimits | undefined
+  /** The term in which this node (as leader) last checked the group's session limits. */
+  private limitsTerm = -1
   private tickTimer: TimerHandle | undefined
   private started = false
   private stopped = false
   private processing = false
   private applied = 0
   private snapshotIndex = 0
+  /** The latest snapshot saved; the core's log is compacted only up to the one before it. */
+  private retained: Snapshot | undefined
   private readCtx = 0
   private soft: { role: Role, leaderId: NodeId | undefined } = { role: Role.Follower, leaderId: undefined }
-  private readonly proposals = new Map<number, PendingProposal>()
+  private readonly proposals: ProposalWaiters
   private readonly reads = new Map<number, PendingRead>()
   private readonly confWaiters = new Set<ConfWaiter>()
   private readonly leaderWaiters = new Set<Waiter<void> & { to: NodeId }>()
@@ -180,7 +104,14 @@ export class RaftNode {
     this.requestTimeout = checkMs(config.requestTimeout ?? 10 * et.max, 'requestTimeout')
     this.membershipTimeout = checkMs(config.membershipTimeout ?? 100 * et.max, 'membershipTimeout')
     this.snapshotThreshold = config.snapshotThreshold ?? 10_000
-    this.sessions = new SessionTable(config.maxSessions ?? 100_000)
+    for (const k of ['maxEntryBytes', 'maxUncommittedBytes'] as const) {
+      const v = config[k]
+      if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidArgumentError(`RaftConfig.${k} must be a positive integer number of bytes, got ${String(v)}`)
+    }
+    this.sessions = new SessionTable()
+    this.proposals = new ProposalWaiters(this.components.clock)
+    const limits = config.maxSessions !== undefined ? { maxSessions: config.maxSessions, ...config.sessionLimits } : config.sessionLimits
+    this.wantLimits = limits === undefined ? undefined : checkSessionLimits({ ...DEFAULT_SESSION_LIMITS, ...limits })
   }
 
   /** The leader this node knows of, if any. */
@@ -248,7 +179,9 @@ export class RaftNode {
       maxInflightMessages: this.config.maxInflightMessages,
       maxInflightBytes: this.config.maxInflightBytes,
       maxMessageBytes: this.config.maxMessageBytes,
-      snapshotChunkBytes: this.config.snapshotChunkBytes
+      snapshotChunkBytes: this.config.snapshotChunkBytes,
+      maxEntryBytes: this.config.maxEntryBytes,
+      maxUncommittedBytes: this.config.maxUncommittedBytes
     }, { hardState: state.hardState, snapshot: state.snapshot, entries: state.entries })
     this.transport.on('message', this.onMessage)
     this.transport.on('close', this.onClose)
@@ -268,23 +201,25 @@ export class RaftNode {
    * @throws {NotLeaderError} (with the known leader) when this node is not the leader.
    * @throws {TimeoutError} when not applied within `requestTimeout`; it may
    *   still be applied: retry with the same `session` for exactly-once.
-   * @throws {ProposalDroppedError} when a new leader overwrote it.
-   * @throws {RaftStoppedError} when the node is or gets stopped.
+   * @throws {ProposalDroppedError} when a new leader overwrote it, the
+   *   uncommitted log is full (`maxUncommittedBytes`) or the session table
+   *   is full: not applied; retry (with the same session).
+   * @throws {EntryTooLargeError} when the command is over `maxEntryBytes`: not appended; do not retry.
+   * @throws {SessionExpiredError} when its session expired (or the request
+   *   was acknowledged already): not applied; start a new session.
+   * @throws {RaftStoppedError} when the node is or gets stopped (also after an internal error).
    */
   propose (cmd: Uint8Array, options: ProposeOptions = {}): Promise<Uint8Array> {
     return new Promise((resolve, reject) => {
       const core = this.live(reject)
       if (core === undefined) return
-      let at
+      let at: { index: number, term: number }
       try {
-        at = core.propose(encodeCommand(cmd, options.session))
+        at = core.propose(encodeCommand(cmd, options.session, { timestamp: this.components.clock.now() }))
       } catch (err) { return reject(err) }
-      const timer = this.components.clock.setTimeout(() => {
-        if (this.proposals.get(at.index)?.timer !== timer) return
-        this.proposals.delete(at.index)
-        reject(new TimeoutError(`proposal at index ${at.index} was not applied within ${options.timeout ?? this.requestTimeout} ms: it may still be applied; retry with the same session for exactly-once`))
-      }, options.timeout ?? this.requestTimeout)
-      this.proposals.set(at.index, { term: at.term, resolve, reject, timer })
+      const ms = options.timeout ?? this.requestTimeout
+      this.proposals.add({ ...at, resolve, reject }, ms, () =>
+        new TimeoutError(`proposal at index ${at.index} was not applied within ${ms} ms: it may still be applied; retry with the same session for exactly-once`))
       this.kick()
     })
   }
@@ -397,10 +332,24 @@ export class RaftNode {
   private scheduleTick (): void {
     this.tickTimer = this.components.clock.setTimeout(() => {
       if (this.stopped || this.core === undefined) return
-      this.core.tick()
+      const core = this.core
+      if (!this.guard(() => core.tick())) return
       this.kick()
       this.scheduleTick()
     }, this.tickMs)
+  }
+
+  /** Runs `f` on the core; an error it throws (a broken invariant) halts the node instead of escaping to the caller. */
+  private guard (f: () => void): boolean {
+    try {
+      f()
+      return true
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err))
+      this.components.logger.error('raft: internal error, stopping the node', { node: this.config.nodeId, error: e.message })
+      this.halt(new RaftStoppedError(`raft node ${this.config.nodeId} stopped after an internal error (${e.message}): restart it`, { cause: e }))
+      return false
+    }
   }
 
   private receive (from: PeerId, frame: Uint8Array): void {
@@ -413,8 +362,8 @@ export class RaftNode {
       throw err
     }
     if (m.from !== from) return
-    this.core.step(m)
-    this.kick()
+    const core = this.core
+    if (this.guard(() => core.step(m))) this.kick()
   }
 
   /** Runs the ready loop unless it is running (it picks up new work itself). */
@@ -425,7 +374,7 @@ export class RaftNode {
       this.processing = false
       const e = err instanceof Error ? err : new Error(String(err))
       this.components.logger.error('raft: stopping after a failure', { node: this.config.nodeId, error: e.message })
-      this.halt(e instanceof StorageError ? e : new StorageError(`raft node ${this.config.nodeId} stopped: ${e.message}`, { cause: e }))
+      this.halt(e instanceof StorageError ? e : new RaftStoppedError(`raft node ${this.config.nodeId} stopped after an internal error (${e.message}): restart it`, { cause: e }))
     })
   }
 
@@ -442,17 +391,21 @@ export class RaftNode {
       if (rd.snapshot !== undefined) {
         await this.stateMachine.restore(decodeNodeSnapshot(rd.snapshot.data, this.sessions))
         this.applied = this.snapshotIndex = rd.snapshot.index
+        // their entries were skipped: whether they are in the snapshot is unknown here
+        this.proposals.settleThrough(rd.snapshot.index, (w) => new TimeoutError(`the outcome of the proposal at index ${w.index} is unknown (a snapshot from the leader replaced this node's log): it may have been applied; retry with the same session for exactly-once`))
       }
       for (const rs of rd.readStates) {
         const r = this.reads.get(rs.ctx)
         if (r !== undefined) r.index = rs.index
       }
       for (const e of rd.committed) {
-        await this.applyEntry(e)
+        const pending = this.applyEntry(e)
+        if (pending !== undefined) await pending
         if (this.stopped) return
       }
       await this.serveReads()
       core.advance(rd)
+      this.maybeProposeLimits(core)
       if (this.applied - this.snapshotIndex >= this.snapshotThreshold) await this.takeSnapshot(core)
     }
   }
@@ -474,7 +427,7 @@ export class RaftNode {
     if (this.stopped) return
     // the core may have installed a newer snapshot from the leader meanwhile
     // (while we applied or serialized): then there is nothing to compact
-    const snapshot = core.compact(index, data)
+    const snapshot = core.snapshotAt(index, data)
     if (snapshot === undefined) return
     this.snapshotIndex = index
     try {
@@ -482,35 +435,83 @@ export class RaftNode {
     } catch (err) {
       throw new StorageError(`raft snapshot could not be saved on ${this.config.nodeId}`, { cause: err })
     }
+    // In memory the log keeps the entries since the previous snapshot (like
+    // etcd's SnapshotCatchUpEntries): a follower a little behind then catches
+    // up from the log. Compacting at once to `index` sent every follower that
+    // lagged under load a whole snapshot, and commits stalled meanwhile.
+    const previous = this.retained
+    this.retained = snapshot
+    if (previous !== undefined && !this.stopped) core.compact(previous.index, previous.data)
   }
 
-  private async applyEntry (e: Entry): Promise<void> {
-    let result: Uint8Array | undefined
-    let dropped = false
+  /**
+   * Applies one committed entry; returns a promise only when the state
+   * machine answered with one (a synchronous state machine costs no
+   * microtask per entry).
+   */
+  private applyEntry (e: Entry): Promise<void> | undefined {
     if (e.type === EntryType.Normal) {
-      const { cmd, session } = decodeCommand(e.data)
-      const check = session === undefined ? { kind: 'new' as const } : this.sessions.check(session)
-      if (check.kind === 'duplicate') result = check.result
-      else if (check.kind === 'stale') dropped = true
-      else {
-        result = await this.stateMachine.apply(cmd)
-        if (session !== undefined) this.sessions.record(session, result)
-      }
-    } else if (e.type === EntryType.ConfChange) {
+      const o = this.applyCommand(e)
+      if (isPromise(o)) return o.then((outcome) => this.applied_(e, outcome))
+      this.applied_(e, o)
+      return undefined
+    }
+    if (e.type === EntryType.ConfChange) {
       const conf = decodeConfChange(e.data).conf
       for (const w of [...this.confWaiters]) {
         if (w.done(conf)) { this.confWaiters.delete(w); this.components.clock.clearTimeout(w.timer); w.resolve() }
       }
     }
+    this.applied_(e, undefined)
+    return undefined
+  }
+
+  private applied_ (e: Entry, outcome: ApplyOutcome | undefined): void {
     this.applied = e.index
-    const p = this.proposals.get(e.index)
-    if (p !== undefined) {
-      this.proposals.delete(e.index)
-      this.components.clock.clearTimeout(p.timer)
-      if (p.term !== e.term) p.reject(new ProposalDroppedError())
-      else if (dropped || result === undefined) p.reject(new ProposalDroppedError('the proposal repeats an older request of its session, which was superseded: it was not applied'))
-      else p.resolve(result)
+    this.proposals.settle(e.index, e.term, () => outcome ?? { error: new ProposalDroppedError('the entry carried no command') })
+  }
+
+  /** Applies a normal entry through the session table: each session's request applies once. */
+  private applyCommand (e: Entry): ApplyOutcome | Promise<ApplyOutcome> {
+    const { cmd, session, timestamp, limits } = decodeCommand(e.data)
+    if (timestamp !== undefined) this.sessions.advance(timestamp)
+    if (limits !== undefined) {
+      try { this.sessions.setLimits(limits) } catch { /* invalid limits are ignored, the same on every replica */ }
+      return { result: new Uint8Array(0) }
     }
+    if (session !== undefined) {
+      const check = this.sessions.check(session)
+      switch (check.kind) {
+        case 'duplicate': return { result: check.result }
+        case 'expired': return { error: new SessionExpiredError(check.reason) }
+        case 'full': return { error: new ProposalDroppedError(`the session table is full (${this.sessions.limits.maxSessions} sessions): the request was not applied; retry later`) }
+      }
+    }
+    const done = (result: Uint8Array): ApplyOutcome => {
+      if (session !== undefined) this.sessions.record(session, result)
+      return { result }
+    }
+    const r = this.stateMachine.apply(cmd)
+    return isPromise(r) ? r.then(done) : done(r)
+  }
+
+  /** A leader whose wanted session limits differ from the group's proposes them, once per term, after its first entry of the term is applied. */
+  private maybeProposeLimits (core: RaftCore): void {
+    const want = this.wantLimits
+    if (want === undefined || this.soft.role !== Role.Leader || this.limitsTerm === core.term || core.log.termAt(this.applied) !== core.term) return
+    this.limitsTerm = core.term
+    const have = this.sessions.limits
+    if (have.maxSessions === want.maxSessions && have.timeoutMs === want.timeoutMs && have.maxResponses === want.maxResponses) return
+    try {
+      core.propose(encodeCommand(new Uint8Array(0), undefined, { timestamp: this.components.clock.now(), limits: want }))
+    } catch (err) {
+      this.components.logger.warn('raft: could not propose the session limits', { node: this.config.nodeId, error: String(err) })
+    }
+  }
+
+  /** @internal The session table, for tests. */
+  get sessionTable (): SessionTable {
+    return this.sessions
   }
 
   private async serveReads (): Promise<void> {
@@ -519,7 +520,8 @@ export class RaftNode {
       this.reads.delete(ctx)
       this.components.clock.clearTimeout(r.timer)
       try {
-        r.resolve(await this.stateMachine.query(r.query))
+        const answer = this.stateMachine.query(r.query)
+        r.resolve(isPromise(answer) ? await answer : answer)
       } catch (err) { r.reject(err as Error) }
     }
   }
@@ -545,8 +547,8 @@ export class RaftNode {
     if (this.tickTimer !== undefined) this.components.clock.clearTimeout(this.tickTimer)
     this.transport.off('message', this.onMessage)
     this.transport.off('close', this.onClose)
-    const all: Array<Waiter<never>> = [...this.proposals.values(), ...this.reads.values(), ...this.confWaiters, ...this.leaderWaiters] as Array<Waiter<never>>
-    this.proposals.clear()
+    this.proposals.rejectAll(err)
+    const all: Array<Waiter<never>> = [...this.reads.values(), ...this.confWaiters, ...this.leaderWaiters] as Array<Waiter<never>>
     this.reads.clear()
     this.confWaiters.clear()
     this.leaderWaiters.clear()

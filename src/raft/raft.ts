@@ -22,7 +22,7 @@
 import type { Random } from '../components.js'
 import { NotLeaderError } from '../errors.js'
 import { encodeConfChange } from './codec.js'
-import { ConfChangeError } from './errors.js'
+import { ConfChangeError, EntryTooLargeError, ProposalDroppedError } from './errors.js'
 import type { AppendMessage, AppendResponse, RaftMessage, SnapshotMessage, VoteMessage } from './messages.js'
 import { Progress, ProgressState } from './progress.js'
 import { RaftLog } from './raft-log.js'
@@ -78,6 +78,20 @@ export interface RaftCoreOptions {
    * @default true
    */
   autoPromote?: boolean
+  /**
+   * Largest command `propose` accepts, in bytes; a larger one throws
+   * {@link EntryTooLargeError}. Followers accept what the leader sends.
+   * @default 1 MiB
+   */
+  maxEntryBytes?: number
+  /**
+   * Bytes of commands a leader holds appended but not yet committed (like
+   * etcd's `MaxUncommittedEntriesSize`); past it `propose` throws a
+   * retryable {@link ProposalDroppedError} (back-pressure). One proposal is
+   * always accepted when nothing is pending.
+   * @default 64 MiB
+   */
+  maxUncommittedBytes?: number
 }
 
 /** What the core restarts from (as loaded from storage). */
@@ -178,6 +192,8 @@ export class RaftCore {
   private waitingReads: Array<{ ctx: number, from: NodeId }> = []
   private readHeartbeat = false
   private needFlush = false
+  /** Leader: bytes of its own term's normal entries appended but not committed. */
+  private uncommittedBytes = 0
   /** Follower: the snapshot being received. */
   private incoming: { index: number, term: number, total: number, chunks: Uint8Array[], received: number } | undefined
 
@@ -196,7 +212,9 @@ export class RaftCore {
       maxInflightBytes: options.maxInflightBytes ?? 4 << 20,
       maxMessageBytes: options.maxMessageBytes ?? 256 << 10,
       snapshotChunkBytes: options.snapshotChunkBytes ?? 256 << 10,
-      autoPromote: options.autoPromote ?? true
+      autoPromote: options.autoPromote ?? true,
+      maxEntryBytes: options.maxEntryBytes ?? 1 << 20,
+      maxUncommittedBytes: options.maxUncommittedBytes ?? 64 << 20
     }
     const snapshot = initial.snapshot ?? { index: 0, term: 0, conf: emptyConf(), data: new Uint8Array(0) }
     this.log = new RaftLog(snapshot, initial.entries, initial.hardState.commit)
@@ -261,9 +279,18 @@ export class RaftCore {
    *
    * @throws {NotLeaderError} when this node is not the leader (or is
    *   handing leadership over), with the leader it knows of.
+   * @throws {EntryTooLargeError} when `data` is over `maxEntryBytes`.
+   * @throws {ProposalDroppedError} when the uncommitted log is over
+   *   `maxUncommittedBytes` (retry later).
    */
   propose (data: Uint8Array): { index: number, term: number } {
     this.checkLeader()
+    const size = data.length
+    if (size > this.opts.maxEntryBytes) throw new EntryTooLargeError(size, this.opts.maxEntryBytes)
+    if (this.uncommittedBytes > 0 && this.uncommittedBytes + size > this.opts.maxUncommittedBytes) {
+      throw new ProposalDroppedError(`the leader holds ${this.uncommittedBytes} bytes of uncommitted entries (maxUncommittedBytes ${this.opts.maxUncommittedBytes}): the group is behind; retry shortly`)
+    }
+    this.uncommittedBytes += size
     return this.appendEntry(EntryType.Normal, data)
   }
 
@@ -354,12 +381,21 @@ export class RaftCore {
    * (the driver must then not save the older snapshot over it).
    */
   compact (index: number, data: Uint8Array): Snapshot | undefined {
+    const snapshot = this.snapshotAt(index, data)
+    if (snapshot !== undefined) this.log.compact(snapshot)
+    return snapshot
+  }
+
+  /**
+   * Like {@link compact}, without dropping anything: the snapshot of the
+   * log up to `index` with state `data`, or `undefined` when the log
+   * already starts at or after `index`.
+   */
+  snapshotAt (index: number, data: Uint8Array): Snapshot | undefined {
     if (index <= this.log.snapshot.index) return undefined
     const term = this.log.termAt(index)
     if (term === undefined) throw new RangeError(`cannot snapshot at ${index}: not in the log`)
-    const snapshot: Snapshot = { index, term, conf: this.log.confAt(index), data }
-    this.log.compact(snapshot)
-    return snapshot
+    return { index, term, conf: this.log.confAt(index), data }
   }
 
   /** Whether {@link ready} has anything to hand out. */
@@ -454,6 +490,7 @@ export class RaftCore {
     this.pendingReads = []
     this.waitingReads = []
     this.readHeartbeat = false
+    this.uncommittedBytes = 0
   }
 
   private becomeFollower (term: number, leader: NodeId | undefined): void {
@@ -772,6 +809,10 @@ export class RaftCore {
     const q = matches[quorumOf(matches.length) - 1]
     if (q <= this.log.committed || this.log.termAt(q) !== this.term) return
     const firstInTerm = this.log.termAt(this.log.committed) !== this.term
+    if (this.uncommittedBytes > 0) {
+      for (const e of this.log.slice(this.log.committed + 1, q)) if (e.term === this.term && e.type === EntryType.Normal) this.uncommittedBytes -= e.data.length
+      if (this.uncommittedBytes < 0) this.uncommittedBytes = 0
+    }
     this.log.commitTo(q)
     this.needFlush = true
     if (firstInTerm && this.waitingReads.length > 0) {

@@ -34,6 +34,6 @@ export type {
 } from './awareness.js'
 export { PeerSync } from './peer-sync.js'
 export type { PeerSyncOptions, PeerSyncEvents } from './peer-sync.js'
-export { KV_AUTH_ROOM } from './kv-endpoint.js'
+export { KV_AUTH_ROOM, kvAnswerForError } from './kv-endpoint.js'
 export type { KvRequest, KvAnswer, KvHandler } from './kv-endpoint.js'
 export { KvRequestError } from './kv-client.js'

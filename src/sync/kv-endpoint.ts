@@ -21,6 +21,12 @@ export interface KvRequest {
   /** The client's session id and request number: a retry reuses both, and a write applies once. */
   session: string
   seq: number
+  /**
+   * The client has the answers to every request of the session up to this
+   * seq (0: none yet), when the client sends it; the Raft group then drops
+   * those answers and can tell an expired session from a new one.
+   */
+  ackedSeq?: number
   /** What `auth` allowed: `read` must refuse writes. */
   access: Access
 }
@@ -49,7 +55,23 @@ const answer = (m: KvRequestMessage, a: KvAnswer): KvResponseMessage => ({
   type: MessageType.KvResponse, room: '', id: m.id, status: a.status, result: a.result ?? new Uint8Array(0), reason: a.reason ?? ''
 })
 
-/** Handles one request; never throws (a failing handler is answered with `Retry`). */
+/**
+ * The answer for a request that failed with `err`, by the error's `name`
+ * (it survives copies of the library and worker boundaries):
+ * `EntryTooLargeError` → `TooLarge`, `SessionExpiredError` →
+ * `SessionExpired`, anything else (not the leader, a timeout, a dropped
+ * proposal, back-pressure, a stopping node) → `Retry` with the same
+ * session and seq.
+ */
+export const kvAnswerForError = (err: unknown): KvAnswer => {
+  const reason = err instanceof Error ? err.message : String(err)
+  const name = err instanceof Error ? err.name : ''
+  if (name === 'EntryTooLargeError') return { status: KvStatus.TooLarge, reason }
+  if (name === 'SessionExpiredError') return { status: KvStatus.SessionExpired, reason }
+  return { status: KvStatus.Retry, reason }
+}
+
+/** Handles one request; never throws (a failing handler is answered by {@link kvAnswerForError}). */
 export const handleKvRequest = async (ctx: KvEndpointContext, m: KvRequestMessage): Promise<void> => {
   if (ctx.handler === undefined) {
     ctx.send(answer(m, { status: KvStatus.Failed, reason: 'this hub runs no Raft group: start it with --id (and --peers) to serve the KV' }))
@@ -62,10 +84,11 @@ export const handleKvRequest = async (ctx: KvEndpointContext, m: KvRequestMessag
   }
   let a: KvAnswer
   try {
-    a = await ctx.handler({ command: m.command, session: m.session, seq: m.seq, access })
+    const ackedSeq = (m as { ackedSeq?: number }).ackedSeq
+    a = await ctx.handler({ command: m.command, session: m.session, seq: m.seq, access, ...(ackedSeq === undefined ? {} : { ackedSeq }) })
   } catch (err) {
-    ctx.logger.warn('kv request failed', { error: String(err) })
-    a = { status: KvStatus.Retry, reason: err instanceof Error ? err.message : String(err) }
+    a = kvAnswerForError(err)
+    if (a.status === KvStatus.Retry) ctx.logger.warn('kv request failed', { error: String(err) })
   }
   ctx.send(answer(m, a))
 }

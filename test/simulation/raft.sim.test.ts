@@ -212,12 +212,16 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
 
   /** Where each client sends requests: the node that last served it, until that fails. */
   const targets = new Map<string, string | undefined>()
-  const perform = async (client: string, cmd: KvCommand, seq: number): Promise<void> => {
+  /** Each client's session: its writes are numbered 1, 2, …; one at a time, so all before the current one are acknowledged. */
+  const writeSeqs = new Map<string, number>()
+  const perform = async (client: string, cmd: KvCommand): Promise<void> => {
     summary.ops++
     inFlight++
     const h = history.invoke(client, kvInputOf(cmd))
     const bytes = encodeKvCommand(cmd)
     const write = cmd.type !== 'get' && cmd.type !== 'range'
+    const seq = write ? (writeSeqs.get(client) ?? 0) + 1 : 0
+    if (write) writeSeqs.set(client, seq)
     let target = targets.get(client)
     if (!write && prng.next() < 0.4) {
       // followers serve reads too (through the leader's ReadIndex)
@@ -231,7 +235,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
       if (to?.node === undefined) { await sleep(20); continue }
       try {
         const res = write
-          ? await to.node.propose(bytes, { session: { clientId: client, seq } })
+          ? await to.node.propose(bytes, { session: { clientId: client, seq, ackedSeq: seq - 1 } })
           : await to.node.read(bytes)
         if (finished) { inFlight--; return }
         h.ok(kvOutputOf(decodeKvResult(res)))
@@ -254,7 +258,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     const id = `client${n}`
     let seq = 0
     while (issuing && !finished) {
-      await perform(id, randomCommand(n, seq + 1), ++seq)
+      await perform(id, randomCommand(n, ++seq))
       await sleep(prng.int(0, 15))
     }
   }
@@ -374,7 +378,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   await settled(Promise.all(clients), 'the clients', 1000)
 
   // a final read of every key joins the history
-  for (const key of KEYS) await settled(perform('final', { type: 'get', key }, 0), `the final read of ${key}`, 5000)
+  for (const key of KEYS) await settled(perform('final', { type: 'get', key }), `the final read of ${key}`, 5000)
 
   // every member converges
   const membersOf = (l: SimNode): string[] => { const c = l.node!.status().conf; return [...c.voters, ...c.learners] }
