@@ -10,11 +10,13 @@ import { parseArgs } from 'node:util'
 import { InvalidArgumentError } from 'aegis-replication'
 import { DEFAULT_CONFIG, parseConfig, type ReplicationConfig } from 'aegis-replication/config'
 import { createHub, type Hub } from './create-hub.js'
+import { CLUSTER_SECRET_ENV, MEMBERS_USAGE, readClusterSecret, runMembersCli } from './members-cli.js'
 
 const USAGE = `aegis-hub: the aegis-replication hub (WebSocket relay + durable rooms)
 
 usage: aegis-hub [--port 4444] [--host 127.0.0.1] [--data ./.aegis-data] [--idle-ms 30000] [--config replication.toml]
-                 [--id n1 [--peers n2=ws://host:port,n3=ws://host:port] [--cluster-token SECRET]]
+                 [--id n1 [--peers n2=ws://host:port,n3=ws://host:port | --join ws://host:port] [--cluster-secret-file F]]
+       aegis-hub members list|add ID=ws://host:port|remove ID --hub ws://host:port [--cluster-secret-file F]
 
   --port N       TCP port (0 picks a free one; the chosen port is logged)   default 4444
   --host ADDR    interface to listen on                                    default 127.0.0.1
@@ -29,8 +31,15 @@ usage: aegis-hub [--port 4444] [--host 127.0.0.1] [--data ./.aegis-data] [--idle
                  (provider.kv); its log is in <data>/raft. Alone: a group of one
   --peers LIST   the other hubs of the group, id=url pairs separated by commas;
                  every hub of a group gets the same set (each without itself)
+  --join URL     join the cluster through this member instead of bootstrapping one
+                 with --peers (needs a fixed --port); --peers only bootstraps a new
+                 cluster on the first start, afterwards the log's configuration wins
+  --cluster-secret-file F
+                 the secret the hubs of a cluster authenticate each other with
+                 (also ${CLUSTER_SECRET_ENV}); required with --peers or --join.
+                 Make one with: openssl rand -hex 32 > cluster-secret
   --cluster-token SECRET
-                 a secret the hubs of the group present to each other
+                 deprecated (the secret shows in the process list): use --cluster-secret-file
   --snapshot-every N
                  snapshot the Raft state and compact its log every N entries
                                                                            default 10000
@@ -71,6 +80,7 @@ const readConfig = async (file: string): Promise<ReplicationConfig> => {
 
 /** Parses `argv` (without node and the script), starts the hub; resolves with it, or undefined after --help. */
 export const runHubCli = async (argv: string[], out: (line: string) => void = (l) => process.stdout.write(l)): Promise<Hub | undefined> => {
+  if (argv[0] === 'members') { await runMembersCli(argv.slice(1), out); return undefined }
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -83,12 +93,14 @@ export const runHubCli = async (argv: string[], out: (line: string) => void = (l
       id: { type: 'string' },
       peers: { type: 'string' },
       'cluster-token': { type: 'string' },
+      'cluster-secret-file': { type: 'string' },
+      join: { type: 'string' },
       'snapshot-every': { type: 'string' },
       help: { type: 'boolean', short: 'h' }
     },
     strict: true
   })
-  if (values.help === true) { out(USAGE); return undefined }
+  if (values.help === true) { out(USAGE + '\n' + MEMBERS_USAGE); return undefined }
   const int = (name: string, v: string | undefined, fallback: number, max = Number.MAX_SAFE_INTEGER): number => {
     if (v === undefined) return fallback
     const n = Number(v)
@@ -100,11 +112,15 @@ export const runHubCli = async (argv: string[], out: (line: string) => void = (l
   const config = values.config === undefined ? DEFAULT_CONFIG : await readConfig(values.config)
   const file = config.hub
   if (values.peers !== undefined && values.id === undefined) throw new Error('--peers needs --id: the id of this hub in the group')
+  if (values.join !== undefined && values.id === undefined) throw new Error('--join needs --id: the id of this hub in the group')
+  const clusterSecret = await readClusterSecret(values['cluster-secret-file'])
   const snapshotEvery = values['snapshot-every'] === undefined ? undefined : int('snapshot-every', values['snapshot-every'], 10_000)
   const hub = await createHub({
     id: values.id,
     peers: values.peers === undefined ? undefined : parsePeers(values.peers),
+    clusterSecret,
     clusterToken: values['cluster-token'],
+    join: values.join,
     raft: {
       electionTimeout: { min: config.raft.electionTimeoutMin, max: config.raft.electionTimeoutMax },
       heartbeatInterval: config.raft.heartbeatInterval,

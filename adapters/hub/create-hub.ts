@@ -155,8 +155,17 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
 
   let member: HubRaftMember | undefined
   if (options.id !== undefined) {
+    if (options.clusterToken !== undefined) logger.warn('clusterToken (--cluster-token) is deprecated: use clusterSecret (--cluster-secret-file); it is kept for one version', {})
     member = await HubRaftMember.start({
-      id: options.id, peers: options.peers ?? {}, dataDir, fsync: options.fsync, clusterToken: options.clusterToken, raft: options.raft, logger
+      id: options.id,
+      peers: options.peers ?? {},
+      dataDir,
+      fsync: options.fsync,
+      clusterSecret: options.clusterSecret ?? options.clusterToken,
+      join: options.join,
+      selfUrl: options.port === undefined || options.port === 0 ? undefined : `ws://${host}:${options.port}`,
+      raft: options.raft,
+      logger
     })
   }
   const raftMember = member
@@ -251,14 +260,13 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   wss.on('connection', (ws, req) => {
     const url = new URL(req.url ?? '/', 'http://hub')
     if (url.pathname === RAFT_PATH) {
-      // another hub of the Raft group
-      const from = url.searchParams.get('from')
-      if (raftMember === undefined || !raftMember.transport.admits(from, url.searchParams.get('token'))) {
-        logger.warn('refused a peer hub socket', { from, reason: raftMember === undefined ? 'no raft group here' : 'unknown peer or bad token' })
+      // another hub of the Raft group: authenticated by the cluster secret before anything else
+      if (raftMember === undefined) {
+        logger.warn('refused a peer hub socket', { reason: 'no raft group here' })
         ws.close(4403, 'not a peer of this hub')
         return
       }
-      raftMember.transport.accept(ws, from as string)
+      raftMember.transport.accept(ws)
       return
     }
     const id = `c${++nextId}@${req.socket.remoteAddress ?? '?'}`
