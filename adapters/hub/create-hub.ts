@@ -165,6 +165,8 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       join: options.join,
       selfUrl: options.port === undefined || options.port === 0 ? undefined : `ws://${host}:${options.port}`,
       raft: options.raft,
+      // peer frames stay under this hub's own frame limit (and so under any peer's with the same setting)
+      fragmentBytes: Math.min(64 * 1024, maxFrameBytes),
       logger
     })
   }
