@@ -143,7 +143,8 @@ export class HubMembership {
       await this.node.removeNode(req.id)
       await this.node.propose(deleteMember(req.id))
       this.seen.delete(req.id)
-      this.transport().disconnect(req.id, 'removed from the group')
+      // after the answer has gone out (the request may have come from the removed hub itself)
+      setTimeout(() => { this.transport().disconnect(req.id, 'removed from the group') }, 1000).unref?.()
       return this.list()
     }
     if (!URL_RE.test(req.url)) return { ok: false, error: `a member's URL is ws://host:port, got ${JSON.stringify(req.url)}` }
