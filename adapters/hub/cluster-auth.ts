@@ -4,16 +4,19 @@
  * so the secret itself never crosses the wire.
  *
  * ```
- * dialer   → acceptor  hello      version, role, node id, member id, cluster id, nonce A
- * acceptor → dialer    challenge  node id, member id, cluster id, nonce B,
- *                                 HMAC(secret, "acceptor" ‖ hello ‖ challenge body)
- * dialer   → acceptor  proof      HMAC(secret, "dialer" ‖ hello ‖ challenge body)
- * acceptor → dialer    welcome
+ * dialer   → acceptor  hello      version, role, nonce A
+ * acceptor → dialer    challenge  nonce B
+ * dialer   → acceptor  proof      dialer's ids (node, member, cluster),
+ *                                 HMAC(secret, "dialer" ‖ hello ‖ challenge ‖ dialer's ids)
+ * acceptor → dialer    welcome    acceptor's ids,
+ *                                 HMAC(secret, "acceptor" ‖ hello ‖ challenge ‖ dialer's ids ‖ acceptor's ids)
  * ```
  *
- * Both MACs cover both nonces, both node and member ids and both cluster
- * ids, under different labels (no reflection); each side checks the other's
- * MAC in constant time before it trusts anything the other said.
+ * Both MACs cover both nonces and both identities, under different labels
+ * (no reflection, no replay); each side checks the other's MAC in constant
+ * time before it trusts anything the other said. A socket that does not
+ * know the secret learns nothing about the hub (no ids, no cluster id): the
+ * acceptor reveals its identity only to a dialer that proved the secret.
  *
  * @module
  */
@@ -74,68 +77,72 @@ export const checkSecret = (secret: string | undefined): string => {
 /** A fresh random nonce. */
 export const newNonce = (): Uint8Array => new Uint8Array(randomBytes(32))
 
-/** The hello frame (the dialer's first). */
-export const encodeHello = (role: PeerRole, me: PeerIdentity, nonce: Uint8Array): Uint8Array => {
+/** The hello frame (the dialer's first): version, role and nonce A, nothing about who dials. */
+export const encodeHello = (role: PeerRole, nonce: Uint8Array): Uint8Array => {
   const e = encoding.createEncoder()
   encoding.writeUint8(e, PeerFrame.Hello)
   encoding.writeVarUint(e, PEER_PROTOCOL_VERSION)
   encoding.writeUint8(e, role)
-  writeIdentity(e, me)
   encoding.writeVarUint8Array(e, nonce)
   return encoding.toUint8Array(e)
 }
 
 /** Reads a hello frame; throws DecodeError. */
-export const decodeHello = (frame: Uint8Array): { role: PeerRole, peer: PeerIdentity, nonce: Uint8Array } => read('hello', frame, PeerFrame.Hello, (d) => {
+export const decodeHello = (frame: Uint8Array): { role: PeerRole, nonce: Uint8Array } => read('hello', frame, PeerFrame.Hello, (d) => {
   const version = decoding.readVarUint(d)
   if (version !== PEER_PROTOCOL_VERSION) throw new DecodeError(`peer protocol version ${version}, this hub speaks ${PEER_PROTOCOL_VERSION}`)
   const role = decoding.readUint8(d)
   if (role !== PeerRole.Member && role !== PeerRole.Admin) throw new DecodeError(`unknown peer role ${role}`)
-  return { role, peer: readIdentity(d), nonce: readNonce(d) }
+  return { role, nonce: readNonce(d) }
 })
 
-/** The challenge's body (everything but its MAC). */
-export const encodeChallengeBody = (me: PeerIdentity, nonce: Uint8Array): Uint8Array => {
+/** The challenge frame (the acceptor's first): nonce B only. */
+export const encodeChallenge = (nonce: Uint8Array): Uint8Array => {
   const e = encoding.createEncoder()
   encoding.writeUint8(e, PeerFrame.Challenge)
-  writeIdentity(e, me)
   encoding.writeVarUint8Array(e, nonce)
   return encoding.toUint8Array(e)
 }
 
-/** The challenge frame: its body and the acceptor's MAC. */
-export const encodeChallenge = (body: Uint8Array, mac: Uint8Array): Uint8Array => {
+/** Reads a challenge frame. */
+export const decodeChallenge = (frame: Uint8Array): Uint8Array => read('challenge', frame, PeerFrame.Challenge, readNonce)
+
+/** An identity's bytes, as the MACs cover them. */
+export const encodeIdentity = (id: PeerIdentity): Uint8Array => {
   const e = encoding.createEncoder()
-  encoding.writeUint8Array(e, body)
+  writeIdentity(e, id)
+  return encoding.toUint8Array(e)
+}
+
+/** The proof (dialer) or welcome (acceptor) frame: the sender's identity and its MAC. */
+export const encodeProven = (type: typeof PeerFrame.Proof | typeof PeerFrame.Welcome, identity: Uint8Array, mac: Uint8Array): Uint8Array => {
+  const e = encoding.createEncoder()
+  encoding.writeUint8(e, type)
+  encoding.writeUint8Array(e, identity)
   encoding.writeVarUint8Array(e, mac)
   return encoding.toUint8Array(e)
 }
 
-/** Reads a challenge frame; `body` is what the MACs cover. */
-export const decodeChallenge = (frame: Uint8Array): { peer: PeerIdentity, nonce: Uint8Array, mac: Uint8Array, body: Uint8Array } => read('challenge', frame, PeerFrame.Challenge, (d) => {
-  const peer = readIdentity(d)
-  const nonce = readNonce(d)
-  const body = frame.slice(0, d.pos + 1) // the decoder starts after the type byte
-  return { peer, nonce, mac: decoding.readVarUint8Array(d).slice(), body }
-})
+/** Reads a proof or welcome frame; `identityBytes` is what the MAC covers. */
+export const decodeProven = (type: typeof PeerFrame.Proof | typeof PeerFrame.Welcome, frame: Uint8Array): { peer: PeerIdentity, identityBytes: Uint8Array, mac: Uint8Array } =>
+  read(type === PeerFrame.Proof ? 'proof' : 'welcome', frame, type, (d) => {
+    const peer = readIdentity(d)
+    const identityBytes = frame.slice(1, d.pos + 1) // the decoder starts after the type byte
+    return { peer, identityBytes, mac: decoding.readVarUint8Array(d).slice() }
+  })
 
-/** The proof frame. */
-export const encodeProof = (mac: Uint8Array): Uint8Array => {
-  const e = encoding.createEncoder()
-  encoding.writeUint8(e, PeerFrame.Proof)
-  encoding.writeVarUint8Array(e, mac)
-  return encoding.toUint8Array(e)
-}
-
-/** Reads a proof frame. */
-export const decodeProof = (frame: Uint8Array): Uint8Array => read('proof', frame, PeerFrame.Proof, (d) => decoding.readVarUint8Array(d).slice())
-
-/** The MAC one side sends: over the whole transcript, labelled by the sender's side. */
-export const transcriptMac = (secret: string, side: 'dialer' | 'acceptor', hello: Uint8Array, challengeBody: Uint8Array): Uint8Array => {
+/**
+ * The MAC one side sends, over the transcript so far and labelled by the
+ * sender's side: the dialer's over hello, challenge and its identity; the
+ * acceptor's over those and its own identity.
+ */
+export const transcriptMac = (secret: string, side: 'dialer' | 'acceptor', ...parts: Uint8Array[]): Uint8Array => {
   const h = createHmac('sha256', secret)
   h.update(`aegis-hub-peer/${PEER_PROTOCOL_VERSION}/${side}\n`)
-  h.update(hello)
-  h.update(challengeBody)
+  for (const p of parts) {
+    h.update(String(p.length) + ':') // unambiguous concatenation
+    h.update(p)
+  }
   return new Uint8Array(h.digest())
 }
 

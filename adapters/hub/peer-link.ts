@@ -12,7 +12,7 @@
 import type { WebSocket } from 'ws'
 import { DecodeError, silentLogger, type Logger } from 'aegis-replication'
 import {
-  decodeChallenge, decodeHello, decodeProof, encodeChallenge, encodeChallengeBody, encodeHello, encodeProof, macMatches, newNonce,
+  decodeChallenge, decodeHello, decodeProven, encodeChallenge, encodeHello, encodeIdentity, encodeProven, macMatches, newNonce,
   PeerFrame, PeerRole, transcriptMac, type PeerIdentity
 } from './cluster-auth.js'
 
@@ -70,8 +70,9 @@ export class PeerLink {
   open = false
   private closed = false
   private hello: Uint8Array | undefined
-  private challengeBody: Uint8Array | undefined
-  private nonce: Uint8Array | undefined
+  private challenge: Uint8Array | undefined
+  /** The dialer's identity bytes (sent in the proof). */
+  private proofIdentity: Uint8Array | undefined
   private readonly parts: Uint8Array[] = []
   private partBytes = 0
   private readonly fragmentBytes: number
@@ -93,8 +94,7 @@ export class PeerLink {
     socket.on('error', (err) => { this.logger.debug('peer socket error', { peer: this.remote?.nodeId, error: String(err) }) })
     if (options.side === 'dialer') {
       const start = (): void => {
-        this.nonce = newNonce()
-        this.hello = encodeHello(this.role, options.me(), this.nonce)
+        this.hello = encodeHello(this.role, newNonce())
         socket.send(this.hello, { binary: true })
       }
       if (socket.readyState === 1) start(); else socket.once('open', start)
@@ -175,45 +175,48 @@ export class PeerLink {
   private acceptorStep (frame: Uint8Array): void {
     const { secret } = this.options
     if (this.hello === undefined) {
-      const h = decodeHello(frame)
+      this.role = decodeHello(frame).role
       this.hello = frame.slice()
-      this.role = h.role
-      this.remote = h.peer
-      this.challengeBody = encodeChallengeBody(this.options.me(), newNonce())
-      this.socket.send(encodeChallenge(this.challengeBody, transcriptMac(secret, 'acceptor', this.hello, this.challengeBody)), { binary: true })
+      this.challenge = encodeChallenge(newNonce())
+      this.socket.send(this.challenge, { binary: true })
       return
     }
-    const mac = decodeProof(frame)
-    if (!macMatches(mac, transcriptMac(secret, 'dialer', this.hello, this.challengeBody!))) {
+    const proof = decodeProven(PeerFrame.Proof, frame)
+    if (!macMatches(proof.mac, transcriptMac(secret, 'dialer', this.hello, this.challenge!, proof.identityBytes))) {
       this.refuse('authentication failed: the dialling hub does not know this cluster\'s secret')
       return
     }
-    const why = this.options.check(this.remote!, this.role)
+    this.remote = proof.peer
+    const why = this.options.check(proof.peer, this.role)
     if (why !== undefined) { this.refuse(why); return }
-    this.socket.send(new Uint8Array([PeerFrame.Welcome]), { binary: true })
+    const mine = encodeIdentity(this.options.me())
+    const mac = transcriptMac(secret, 'acceptor', this.hello, this.challenge!, proof.identityBytes, mine)
+    this.socket.send(encodeProven(PeerFrame.Welcome, mine, mac), { binary: true })
     this.opened()
   }
 
   private dialerStep (frame: Uint8Array): void {
     const { secret } = this.options
-    if (this.challengeBody === undefined) {
-      const c = decodeChallenge(frame)
-      if (!macMatches(c.mac, transcriptMac(secret, 'acceptor', this.hello!, c.body))) {
-        this.refuse('authentication failed: the hub dialled does not know this cluster\'s secret')
-        return
-      }
-      this.remote = c.peer
-      this.challengeBody = c.body
-      if (this.options.expect !== undefined && c.peer.nodeId !== this.options.expect) {
-        this.refuse(`expected hub ${this.options.expect} at this address, found ${c.peer.nodeId}`)
-        return
-      }
-      const why = this.options.check(c.peer, this.role)
-      if (why !== undefined) { this.refuse(why); return }
-      this.socket.send(encodeProof(transcriptMac(secret, 'dialer', this.hello!, c.body)), { binary: true })
+    if (this.challenge === undefined) {
+      decodeChallenge(frame)
+      this.challenge = frame.slice()
+      this.proofIdentity = encodeIdentity(this.options.me())
+      const mac = transcriptMac(secret, 'dialer', this.hello!, this.challenge, this.proofIdentity)
+      this.socket.send(encodeProven(PeerFrame.Proof, this.proofIdentity, mac), { binary: true })
       return
     }
-    if (frame.length !== 1 || frame[0] !== PeerFrame.Welcome) throw new DecodeError('expected a welcome frame')
+    const welcome = decodeProven(PeerFrame.Welcome, frame)
+    if (!macMatches(welcome.mac, transcriptMac(secret, 'acceptor', this.hello!, this.challenge, this.proofIdentity!, welcome.identityBytes))) {
+      this.refuse('authentication failed: the hub dialled does not know this cluster\'s secret')
+      return
+    }
+    this.remote = welcome.peer
+    if (this.options.expect !== undefined && welcome.peer.nodeId !== this.options.expect) {
+      this.refuse(`expected hub ${this.options.expect} at this address, found ${welcome.peer.nodeId}`)
+      return
+    }
+    const why = this.options.check(welcome.peer, this.role)
+    if (why !== undefined) { this.refuse(why); return }
     this.opened()
   }
 
