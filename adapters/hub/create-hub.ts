@@ -161,9 +161,11 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       peers: options.peers ?? {},
       dataDir,
       fsync: options.fsync,
-      clusterSecret: options.clusterSecret ?? options.clusterToken,
+      clusterSecret: options.clusterSecret,
+      clusterToken: options.clusterToken,
       join: options.join,
-      selfUrl: options.port === undefined || options.port === 0 ? undefined : `ws://${host}:${options.port}`,
+      // the URL the others reach this hub at: unknown for port 0 or a wildcard address
+      selfUrl: options.port === undefined || options.port === 0 || host === '0.0.0.0' || host === '::' ? undefined : `ws://${host}:${options.port}`,
       raft: options.raft,
       // peer frames stay under this hub's own frame limit (and so under any peer's with the same setting)
       fragmentBytes: Math.min(64 * 1024, maxFrameBytes),

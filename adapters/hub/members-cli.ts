@@ -37,6 +37,7 @@ export const MEMBERS_USAGE = `usage: aegis-hub members list --hub ws://host:port
   --hub URL                  any member of the cluster (changes are forwarded to its leader)
   --cluster-secret-file F    the cluster secret (or the environment variable ${CLUSTER_SECRET_ENV})
   --timeout-ms N             give up after N ms                              default 60000
+  --json                     print the answer as JSON
 `
 
 const format = (a: Extract<AdminAnswer, { ok: true }>): string => {

@@ -50,6 +50,8 @@ export interface HubRaftOptions {
    * refuses every peer and `members` request.
    */
   clusterSecret?: string
+  /** @deprecated the old name of `clusterSecret` (any length accepted); kept for one version. */
+  clusterToken?: string
   /** Join the cluster through this member (`ws://host:port`) instead of bootstrapping one from `peers`. */
   join?: string
   /** The URL the other hubs reach this one at (recorded in the member directory). Required with `join`. */
@@ -166,7 +168,8 @@ export class HubRaftMember {
     const logger = options.logger ?? silentLogger
     const others = Object.keys(options.peers).filter(p => p !== options.id)
     const grouped = others.length > 0 || options.join !== undefined
-    const secret = grouped || options.clusterSecret !== undefined ? checkSecret(options.clusterSecret) : randomSecret()
+    const token = options.clusterSecret === undefined && options.clusterToken !== undefined && options.clusterToken !== '' ? options.clusterToken : undefined
+    const secret = token ?? (grouped || options.clusterSecret !== undefined ? checkSecret(options.clusterSecret) : randomSecret())
     if (options.join !== undefined && options.selfUrl === undefined) throw new InvalidArgumentError('a hub that joins a cluster needs the URL the others reach it at (a fixed --port, or selfUrl)')
     const storage = await FileRaftStorage.open(join(options.dataDir, 'raft'), { fsync: options.fsync ?? true })
     let member: HubRaftMember | undefined

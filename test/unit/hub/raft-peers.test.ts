@@ -87,6 +87,15 @@ describe('hub peers: authentication', () => {
     await expect(startHub({ id: 'n1', peers: { n2: `ws://127.0.0.1:${port}` }, clusterSecret: 'short' })).rejects.toThrow(/too short/)
   })
 
+  it('clusterToken still works for one version, with a deprecation warning', async () => {
+    const warned: string[] = []
+    const logger = { ...silentLogger, warn: (msg: string) => { warned.push(msg) } }
+    const group = await startGroup({ clusterSecret: undefined, clusterToken: 'old-token', logger })
+    await until(() => leaderOf(group) !== undefined, 'a leader')
+    await client(group[0]).kv.put('k', enc('v'))
+    expect(warned.some(w => w.includes('deprecated'))).toBe(true)
+  })
+
   it('a forged append at term 1,000,000 on an unauthenticated /raft socket is refused and changes nothing', async () => {
     const group = await startGroup()
     await until(() => leaderOf(group) !== undefined, 'a leader')
