@@ -165,7 +165,7 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
       clusterToken: options.clusterToken,
       join: options.join,
       // the URL the others reach this hub at: unknown for port 0 or a wildcard address
-      selfUrl: options.port === undefined || options.port === 0 || host === '0.0.0.0' || host === '::' ? undefined : `ws://${host}:${options.port}`,
+      selfUrl: (options.port ?? 4444) === 0 || host === '0.0.0.0' || host === '::' ? undefined : `ws://${host}:${options.port ?? 4444}`,
       raft: options.raft,
       // peer frames stay under this hub's own frame limit (and so under any peer's with the same setting)
       fragmentBytes: Math.min(64 * 1024, maxFrameBytes),
