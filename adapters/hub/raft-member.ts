@@ -14,22 +14,18 @@
  * @module
  */
 import { join } from 'node:path'
-import * as encoding from 'lib0/encoding'
 import { DecodeError, InvalidArgumentError, NotLeaderError, silentLogger, type Logger } from 'aegis-replication'
-import type { PeerId, Transport, TransportEvents } from 'aegis-replication/transport'
-import { decodeKvCommand, decodeKvResult, encodeKvCommand, encodeKvResult, KvStateMachine, RaftNode, type RaftConfig } from 'aegis-replication/raft'
+import type { PeerId } from 'aegis-replication/transport'
+import { decodeKvCommand, encodeKvCommand, KvStateMachine, RaftNode, type RaftConfig } from 'aegis-replication/raft'
 import { Access, KvStatus, type KvAnswer, type KvRequest } from 'aegis-replication/sync'
 import { FileRaftStorage } from 'aegis-replication/fs'
-import * as decoding from 'lib0/decoding'
 import { HubPeerTransport } from './peer-transport.js'
 import { checkSecret, randomSecret } from './cluster-auth.js'
 import { isClusterKey, loadIdentity, readDirectory } from './cluster-identity.js'
 import { HubMembership, type AdminAnswer, type AdminRequest } from './membership.js'
 import { adminRequest } from './admin-client.js'
+import { Channel, decodeAnswer, decodeForward, encodeAnswer, encodeForward, hideClusterKeys, Kind, RaftChannel } from './peer-channels.js'
 
-const Channel = { Raft: 0, Forward: 1, Answer: 2 } as const
-/** What a forwarded request is. */
-const Kind = { Read: 0, Write: 1, Admin: 2 } as const
 
 /** Default of {@link HubRaftOptions.maxEntryBytes}. */
 export const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024
@@ -76,45 +72,10 @@ export interface HubRaftOptions {
   logger?: Logger
 }
 
-/** A view of the peer transport that carries one channel (the Raft messages). */
-class RaftChannel implements Transport {
-  private readonly listeners = new Map<unknown, unknown>()
-  constructor (private readonly inner: HubPeerTransport) {}
-  get id (): PeerId { return this.inner.id }
-  peers (): PeerId[] { return this.inner.peers() }
-  send (to: PeerId, frame: Uint8Array): void { this.inner.sendTagged(to, Channel.Raft, frame) }
-  broadcast (frame: Uint8Array): void { for (const p of this.inner.peers()) this.send(p, frame) }
-  async close (): Promise<void> { await this.inner.close() }
-  on<E extends keyof TransportEvents> (event: E, listener: TransportEvents[E]): void {
-    if (event !== 'message') { this.inner.on(event, listener); return }
-    const wrapped = (from: PeerId, frame: Uint8Array): void => {
-      if (frame[0] === Channel.Raft) (listener as TransportEvents['message'])(from, frame.subarray(1))
-    }
-    this.listeners.set(listener, wrapped)
-    this.inner.on('message', wrapped)
-  }
-
-  off<E extends keyof TransportEvents> (event: E, listener: TransportEvents[E]): void {
-    if (event !== 'message') { this.inner.off(event, listener); return }
-    const wrapped = this.listeners.get(listener) as TransportEvents['message'] | undefined
-    if (wrapped !== undefined) this.inner.off('message', wrapped)
-    this.listeners.delete(listener)
-  }
-}
-
 interface Forwarded { to: string, resolve: (a: KvAnswer) => void, timer: ReturnType<typeof setTimeout> }
 
 /** The keys a KV command touches (a range touches none: it only reads). */
 const keyOf = (command: ReturnType<typeof decodeKvCommand>): string | undefined => command.type === 'range' ? undefined : command.key
-
-/** Drops the hubs' own keys from a range answer and cuts it to the client's limit. */
-const hideClusterKeys = (a: KvAnswer, limit: number): KvAnswer => {
-  if (a.status !== KvStatus.Ok || a.result === undefined) return a
-  const r = decodeKvResult(a.result)
-  if (r.type !== 'range') return a
-  const entries = r.entries.filter(e => !isClusterKey(e.key))
-  return { ...a, result: encodeKvResult({ type: 'range', entries: limit > 0 ? entries.slice(0, limit) : entries }) }
-}
 
 const text = new TextEncoder()
 const untext = new TextDecoder()
@@ -260,6 +221,7 @@ export class HubRaftMember {
   /** Runs a membership request here (list) or on the leader (changes), forwarding as needed. */
   async admin (req: AdminRequest, mayForward = true): Promise<AdminAnswer> {
     try {
+      if (req === null || typeof req !== 'object' || !['list', 'add', 'join', 'remove'].includes(req.op)) return { ok: false, error: 'unknown membership request' }
       if (req.op === 'list') return this.membership.list()
       if (this.node.isLeader()) return await this.membership.change(req)
       const leader = this.node.leaderId
@@ -324,57 +286,37 @@ export class HubRaftMember {
   private async forward (leader: string, kind: number, command: Uint8Array, session: string, seq: number, timeoutMs: number, access: Access = Access.Read): Promise<KvAnswer> {
     if (!this.transport.peers().includes(leader as PeerId)) return { status: KvStatus.Retry, reason: `the leader (${leader}) is not reachable from this hub` }
     const id = this.nextForward++
-    const e = encoding.createEncoder()
-    encoding.writeVarUint(e, id)
-    encoding.writeUint8(e, kind)
-    encoding.writeUint8(e, access === Access.Write ? 1 : 0)
-    encoding.writeVarString(e, session)
-    encoding.writeVarUint(e, seq)
-    encoding.writeVarUint8Array(e, command)
     return await new Promise<KvAnswer>((resolve) => {
       const timer = setTimeout(() => {
         this.forwarded.delete(id)
         resolve({ status: KvStatus.Retry, reason: `the leader (${leader}) did not answer in time` })
       }, timeoutMs)
       this.forwarded.set(id, { to: leader, resolve, timer })
-      this.transport.sendTagged(leader as PeerId, Channel.Forward, encoding.toUint8Array(e))
+      this.transport.sendTagged(leader as PeerId, Channel.Forward, encodeForward({ id, kind, access, session, seq, command }))
     })
   }
 
   private onPeerFrame (from: PeerId, frame: Uint8Array): void {
     if (frame[0] === Channel.Raft) return // the node's own channel
     try {
-      // lib0 throws on a truncated frame: caught below, like any bad frame
-      const d = decoding.createDecoder(frame)
-      const channel = decoding.readUint8(d)
-      const id = decoding.readVarUint(d)
-      if (channel === Channel.Forward) {
-        const kind = decoding.readUint8(d)
-        const access = decoding.readUint8(d) === 1 ? Access.Write : Access.Read
-        const session = decoding.readVarString(d)
-        const seq = decoding.readVarUint(d)
-        const command = decoding.readVarUint8Array(d).slice()
-        if (kind === Kind.Admin) {
-          void this.admin(JSON.parse(untext.decode(command)) as AdminRequest, false).then((a) => {
-            this.answer(from, id, { status: KvStatus.Ok, result: text.encode(JSON.stringify(a)) })
+      if (frame[0] === Channel.Forward) {
+        const f = decodeForward(frame)
+        if (f.kind === Kind.Admin) {
+          void this.admin(JSON.parse(untext.decode(f.command)) as AdminRequest, false).then((a) => {
+            this.answer(from, f.id, { status: KvStatus.Ok, result: text.encode(JSON.stringify(a)) })
           })
-        } else if (kind === Kind.Read || kind === Kind.Write) {
-          void this.run(kind === Kind.Read, access, command, session, seq, false).then((a) => { this.answer(from, id, a) })
         } else {
-          throw new DecodeError(`unknown forwarded request kind ${kind}`)
+          void this.run(f.kind === Kind.Read, f.access, f.command, f.session, f.seq, false).then((a) => { this.answer(from, f.id, a) })
         }
-      } else if (channel === Channel.Answer) {
-        const status = decoding.readUint8(d)
-        if (status > KvStatus.SessionExpired) throw new DecodeError(`unknown status ${status}`)
-        const result = decoding.readVarUint8Array(d).slice()
-        const reason = decoding.readVarString(d)
+      } else if (frame[0] === Channel.Answer) {
+        const { id, answer } = decodeAnswer(frame)
         const f = this.forwarded.get(id)
         if (f === undefined) return
         this.forwarded.delete(id)
         clearTimeout(f.timer)
-        f.resolve({ status: status as KvStatus, result, reason })
+        f.resolve(answer)
       } else {
-        throw new DecodeError(`unknown peer channel ${channel}`)
+        throw new DecodeError(`unknown peer channel ${frame[0]}`)
       }
     } catch (err) {
       this.logger.warn('dropped a bad frame from a peer hub', { peer: from, error: String(err) })
@@ -383,11 +325,6 @@ export class HubRaftMember {
 
   private answer (to: PeerId, id: number, a: KvAnswer): void {
     if (this.closed) return
-    const e = encoding.createEncoder()
-    encoding.writeVarUint(e, id)
-    encoding.writeUint8(e, a.status)
-    encoding.writeVarUint8Array(e, a.result ?? new Uint8Array(0))
-    encoding.writeVarString(e, a.reason ?? '')
-    this.transport.sendTagged(to, Channel.Answer, encoding.toUint8Array(e))
+    this.transport.sendTagged(to, Channel.Answer, encodeAnswer(id, a))
   }
 }
