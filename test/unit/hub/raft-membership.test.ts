@@ -88,6 +88,19 @@ const bound = async (hub: Hub, n: number): Promise<boolean> => {
 }
 
 describe('hub membership', () => {
+  it('--peers only bootstraps: a restart with other peers warns and keeps the configuration in the log', async () => {
+    const port = await freePort()
+    const first = await startHub('solo', { port, id: 'n1' })
+    await until(() => first.metrics().raft?.role === 'leader', 'the hub of one to lead')
+    await first.close()
+    hubs.delete(first)
+    warnings.length = 0
+    const again = await startHub('solo', { port, id: 'n1', peers: { n2: `ws://127.0.0.1:${await freePort()}` } })
+    expect(warnings.some(w => w.includes('--peers differs from the configuration in the Raft log'))).toBe(true)
+    await until(() => again.metrics().raft?.role === 'leader', 'the hub of one to lead again')
+    expect(again.metrics().raft?.voters).toEqual(['n1'])
+  })
+
   it('a hub whose data directory was wiped is refused as a voter until it is removed and added again', async () => {
     const g = await startGroup()
     await until(async () => leaderOf(g) !== undefined && await bound(g.hubs.get('n1')!, 3), 'the member directory to fill')

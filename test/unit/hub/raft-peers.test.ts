@@ -19,6 +19,7 @@ import { createHub, type Hub, type HubOptions } from 'aegis-replication/hub'
 import { adminRequest } from '../../../adapters/hub/admin-client.js'
 import { PeerLink } from '../../../adapters/hub/peer-link.js'
 import { PeerRole } from '../../../adapters/hub/cluster-auth.js'
+import { encodeForward } from '../../../adapters/hub/peer-channels.js'
 import { freePort, until as untilWithin } from '../../support/net.js'
 
 const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> => { await untilWithin(cond, what, ms, 20) }
@@ -158,6 +159,38 @@ describe('hub peers: authentication', () => {
     expect(code).toBe(4403)
     const list = await adminRequest(n1.url, SECRET, { op: 'list' }, { timeoutMs: 10_000 })
     expect(list.ok && list.members.map(m => m.id)).toEqual(['n1', 'n2', 'n3'])
+  })
+
+  it('the leader checks the access a forwarded write carries: a read-only client\'s write is refused even from a member', async () => {
+    const group = await startGroup()
+    await until(() => leaderOf(group) !== undefined, 'a leader')
+    const leader = leaderOf(group)!
+    let listing = await adminRequest(leader.url, SECRET, { op: 'list' }, { timeoutMs: 10_000 })
+    await until(async () => {
+      listing = await adminRequest(leader.url, SECRET, { op: 'list' }, { timeoutMs: 10_000 })
+      return listing.ok && listing.members.every(m => m.memberId !== null) && listing.clusterId !== ''
+    }, 'the member directory to fill')
+    if (!listing.ok) throw new Error('no listing')
+    const me = listing.members.find(m => !m.leader)!
+    // a socket that authenticates as that member, the way its follower forwards a request
+    const link = await new Promise<PeerLink>((resolve, reject) => {
+      const l: PeerLink = new PeerLink(new WebSocket(`${leader.url}/raft`), {
+        side: 'dialer', role: PeerRole.Member, secret: SECRET,
+        me: () => ({ nodeId: me.id, memberId: me.memberId!, clusterId: listing.ok ? listing.clusterId : '' }),
+        check: () => undefined, onOpen: () => resolve(l), onMessage: () => {},
+        onClose: (_l, code, reason) => reject(new Error(`closed ${code} ${reason}`))
+      })
+    })
+    const put = (id: number, access: 'read' | 'write'): void => {
+      link.sendTagged(1, encodeForward({ id, kind: 1, access, session: 'forwarder', seq: id, command: encodeKvCommand({ type: 'put', key: `fwd-${access}`, value: enc('x') }) }))
+    }
+    put(1, 'read')
+    put(2, 'write')
+    // the answers go back on the leader's own socket to that member (not this one): watch the KV instead
+    const kv = client(leader).kv
+    await until(async () => dec(await kv.get('fwd-write')) === 'x', 'the write-access forward to apply')
+    expect(await kv.get('fwd-read')).toBe(null)
+    link.close()
   })
 
   it('the leader refuses writes a read-only client sends through a follower', async () => {
