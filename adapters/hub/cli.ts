@@ -20,6 +20,7 @@ import { createJwtAuth } from './jwt-auth.js'
 import type { HubLimits } from './limits.js'
 import { jsonLineLogger } from './log.js'
 import { packageVersion } from './version.js'
+import { MEMBERS_USAGE, runMembersCli } from './members-cli.js'
 
 /** Options of {@link runHubCli} beyond argv. */
 export interface HubCliOptions {
@@ -34,8 +35,9 @@ export interface HubCliOptions {
 /** Parses `argv` (without node and the script), starts the hub; resolves with it, or undefined after --help or --version. */
 export const runHubCli = async (argv: string[], out: (line: string) => void = (l) => process.stdout.write(l), cli: HubCliOptions = {}): Promise<Hub | undefined> => {
   const env = cli.env ?? process.env
+  if (argv[0] === 'members') { await runMembersCli(argv.slice(1), out); return undefined }
   const { values, source, warnings } = parseFlags(argv, env)
-  if (values.get('help') === true) { out(usage()); return undefined }
+  if (values.get('help') === true) { out(usage() + '\n' + MEMBERS_USAGE); return undefined }
   if (values.get('version') === true) { out(`${cli.version ?? packageVersion()}\n`); return undefined }
   const logger = cli.logger ?? jsonLineLogger('info')
   for (const w of warnings) logger.warn(w.msg, w.fields)
@@ -57,6 +59,8 @@ export const runHubCli = async (argv: string[], out: (line: string) => void = (l
 
   const id = get<string>('id')
   if (get('peers') !== undefined && id === undefined) throw new InvalidArgumentError('--peers needs --id: the id of this hub in the group')
+  if (get('join') !== undefined && id === undefined) throw new InvalidArgumentError('--join needs --id: the id of this hub in the group')
+  const clusterSecret = await secret('cluster-secret-file')
   const host = get<string>('host') ?? DEFAULT_CONFIG.hub.host
 
   // who may connect
@@ -94,7 +98,9 @@ export const runHubCli = async (argv: string[], out: (line: string) => void = (l
   const hub = await createHub({
     id,
     peers: get('peers') === undefined ? undefined : parsePeers(get<string>('peers')!),
+    clusterSecret: clusterSecret?.value,
     clusterToken: get<string>('cluster-token'),
+    join: get<string>('join'),
     raft: {
       electionTimeout: { min: config.raft.electionTimeoutMin, max: config.raft.electionTimeoutMax },
       heartbeatInterval: config.raft.heartbeatInterval,

@@ -191,9 +191,27 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   const dirLock = await DirectoryLock.acquire(dataDir, { label: options.id === undefined ? 'aegis-hub' : `aegis-hub ${options.id}` })
   let member: HubRaftMember | undefined
   if (options.id !== undefined) {
-    member = await HubRaftMember.start({
-      id: options.id, peers: options.peers ?? {}, dataDir, fsync: options.fsync, clusterToken: options.clusterToken, raft: options.raft, logger
-    })
+    if (options.clusterToken !== undefined) logger.warn('clusterToken (--cluster-token) is deprecated: use clusterSecret (--cluster-secret-file); it is kept for one version', {})
+    try {
+      member = await HubRaftMember.start({
+        id: options.id,
+        peers: options.peers ?? {},
+        dataDir,
+        fsync: options.fsync,
+        clusterSecret: options.clusterSecret,
+        clusterToken: options.clusterToken,
+        join: options.join,
+        // the URL the others reach this hub at: unknown for port 0 or a wildcard address
+        selfUrl: (options.port ?? 4444) === 0 || host === '0.0.0.0' || host === '::' ? undefined : `ws://${host}:${options.port ?? 4444}`,
+        raft: options.raft,
+        // peer frames stay under this hub's own frame limit (and so under any peer's with the same setting)
+        fragmentBytes: Math.min(64 * 1024, maxFrameBytes),
+        logger
+      })
+    } catch (err) {
+      await dirLock.release()
+      throw err
+    }
   }
   const raftMember = member
 
@@ -310,14 +328,13 @@ export const createHub = async (options: HubOptions = {}): Promise<Hub> => {
   wss.on('connection', (ws, req) => {
     const url = new URL(req.url ?? '/', 'http://hub')
     if (url.pathname === RAFT_PATH) {
-      // another hub of the Raft group
-      const from = url.searchParams.get('from')
-      if (raftMember === undefined || !raftMember.transport.admits(from, url.searchParams.get('token'))) {
-        logger.warn('refused a peer hub socket', { from, reason: raftMember === undefined ? 'no raft group here' : 'unknown peer or bad token' })
+      // another hub of the Raft group: authenticated by the cluster secret before anything else
+      if (raftMember === undefined) {
+        logger.warn('refused a peer hub socket', { reason: 'no raft group here' })
         ws.close(4403, 'not a peer of this hub')
         return
       }
-      raftMember.transport.accept(ws, from as string)
+      raftMember.transport.accept(ws)
       return
     }
     clients.accept(ws, req)

@@ -6,22 +6,29 @@
  * session for exactly-once) or reads (ReadIndex); a follower forwards the
  * request to the leader over the peer transport and relays the answer.
  *
- * The peer sockets carry three channels, by the first byte of a frame:
- * Raft messages, forwarded requests, and their answers.
+ * The peer sockets carry three channels, by the first byte of a message:
+ * Raft messages, forwarded requests (KV requests with the access `auth`
+ * gave the client, or membership requests), and their answers. Every peer
+ * socket is authenticated with the cluster secret first ({@link cluster-auth}).
  *
  * @module
  */
 import { join } from 'node:path'
-import * as encoding from 'lib0/encoding'
 import { DecodeError, InvalidArgumentError, NotLeaderError, silentLogger, type Logger } from 'aegis-replication'
-import type { PeerId, Transport, TransportEvents } from 'aegis-replication/transport'
-import { decodeKvCommand, KvStateMachine, RaftNode, type RaftConfig } from 'aegis-replication/raft'
-import { KvStatus, type KvAnswer, type KvRequest } from 'aegis-replication/sync'
+import type { PeerId } from 'aegis-replication/transport'
+import { decodeKvCommand, encodeKvCommand, KvStateMachine, RaftNode, type RaftConfig } from 'aegis-replication/raft'
+import { Access, KvStatus, kvAnswerForError, type KvAnswer, type KvRequest } from 'aegis-replication/sync'
 import { FileRaftStorage } from 'aegis-replication/fs'
-import * as decoding from 'lib0/decoding'
 import { HubPeerTransport } from './peer-transport.js'
+import { checkSecret, randomSecret } from './cluster-auth.js'
+import { isClusterKey, loadIdentity, readDirectory } from './cluster-identity.js'
+import { HubMembership, type AdminAnswer, type AdminRequest } from './membership.js'
+import { adminRequest } from './admin-client.js'
+import { Channel, decodeAnswer, decodeForward, encodeAnswer, encodeForward, hideClusterKeys, Kind, RaftChannel } from './peer-channels.js'
 
-const Channel = { Raft: 0, Forward: 1, Answer: 2 } as const
+
+/** Default of {@link HubRaftOptions.maxEntryBytes}. */
+export const DEFAULT_MAX_ENTRY_BYTES = 1024 * 1024
 
 /** Options of {@link HubRaftMember.start}. */
 export interface HubRaftOptions {
@@ -33,10 +40,26 @@ export interface HubRaftOptions {
   dataDir: string
   /** @default true */
   fsync?: boolean
-  /** A secret the hubs present to each other. */
+  /**
+   * The cluster secret the hubs authenticate each other with (challenge–response,
+   * never sent). Required with `peers` or `join`; a group of one without it
+   * refuses every peer and `members` request.
+   */
+  clusterSecret?: string
+  /** @deprecated the old name of `clusterSecret` (any length accepted); kept for one version. */
   clusterToken?: string
+  /** Join the cluster through this member (`ws://host:port`) instead of bootstrapping one from `peers`. */
+  join?: string
+  /** The URL the other hubs reach this one at (recorded in the member directory). Required with `join`. */
+  selfUrl?: string
+  /** Largest KV command a client may propose; bigger ones get `KvStatus.TooLarge`. @default 1 MiB */
+  maxEntryBytes?: number
+  /** Largest message a peer hub may send (the `/raft` limit; bigger ones arrive as fragments of `fragmentBytes`). @default 64 MiB */
+  maxPeerMessageBytes?: number
+  /** Largest WebSocket frame sent to a peer hub. @default 64 KiB */
+  fragmentBytes?: number
   /** Raft timing and snapshots (milliseconds and entries). */
-  raft?: Pick<RaftConfig, 'electionTimeout' | 'heartbeatInterval' | 'snapshotThreshold' | 'requestTimeout'>
+  raft?: Pick<RaftConfig, 'electionTimeout' | 'heartbeatInterval' | 'snapshotThreshold' | 'requestTimeout' | 'maxEntryBytes' | 'maxUncommittedBytes' | 'sessionLimits'>
   /** How long a follower waits for the leader's answer to a forwarded request. @default 5000 */
   forwardTimeoutMs?: number
   /**
@@ -49,60 +72,38 @@ export interface HubRaftOptions {
   logger?: Logger
 }
 
-/** A view of the peer transport that carries one channel (the Raft messages). */
-class RaftChannel implements Transport {
-  private readonly listeners = new Map<unknown, unknown>()
-  constructor (private readonly inner: HubPeerTransport) {}
-  get id (): PeerId { return this.inner.id }
-  peers (): PeerId[] { return this.inner.peers() }
-  send (to: PeerId, frame: Uint8Array): void { this.inner.sendOwned(to, tag(Channel.Raft, frame)) }
-  broadcast (frame: Uint8Array): void { this.inner.broadcast(tag(Channel.Raft, frame)) }
-  async close (): Promise<void> { await this.inner.close() }
-  on<E extends keyof TransportEvents> (event: E, listener: TransportEvents[E]): void {
-    if (event !== 'message') { this.inner.on(event, listener); return }
-    const wrapped = (from: PeerId, frame: Uint8Array): void => {
-      if (frame[0] === Channel.Raft) (listener as TransportEvents['message'])(from, frame.subarray(1))
-    }
-    this.listeners.set(listener, wrapped)
-    this.inner.on('message', wrapped)
-  }
-
-  off<E extends keyof TransportEvents> (event: E, listener: TransportEvents[E]): void {
-    if (event !== 'message') { this.inner.off(event, listener); return }
-    const wrapped = this.listeners.get(listener) as TransportEvents['message'] | undefined
-    if (wrapped !== undefined) this.inner.off('message', wrapped)
-    this.listeners.delete(listener)
-  }
-}
-
-const tag = (channel: number, frame: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(frame.length + 1)
-  out[0] = channel
-  out.set(frame, 1)
-  return out
-}
-
 interface Forwarded { to: string, resolve: (a: KvAnswer) => void, timer: ReturnType<typeof setTimeout> }
 
-/** Whether a KV command only reads (get, range); throws DecodeError for bad bytes. */
-const isRead = (command: Uint8Array): boolean => {
-  const type = decodeKvCommand(command).type
-  return type === 'get' || type === 'range'
-}
+/** The keys a KV command touches (a range touches none: it only reads). */
+const keyOf = (command: ReturnType<typeof decodeKvCommand>): string | undefined => command.type === 'range' ? undefined : command.key
+
+const text = new TextEncoder()
+const untext = new TextDecoder()
 
 /** See the module documentation. */
 export class HubRaftMember {
   private readonly forwarded = new Map<number, Forwarded>()
   private nextForward = 1
   private closed = false
+  private reconciler: ReturnType<typeof setInterval> | undefined
+  private joining: Promise<void> | undefined
+  /** Membership: admission of peers, the member directory, `members` requests. */
+  readonly membership: HubMembership
 
   private constructor (
     readonly node: RaftNode,
-    readonly transport: HubPeerTransport,
+    private readonly sm: KvStateMachine,
     private readonly storage: FileRaftStorage,
     private readonly options: HubRaftOptions,
-    private readonly logger: Logger
+    private readonly logger: Logger,
+    private readonly secret: string,
+    identity: Awaited<ReturnType<typeof loadIdentity>>,
+    private readonly transportRef: { t?: HubPeerTransport }
   ) {
+    this.membership = new HubMembership(node, sm, () => this.transport, identity, {
+      id: options.id, dataDir: options.dataDir, peers: options.peers, selfUrl: options.selfUrl, logger
+    })
+    const transport = this.transport
     transport.on('message', (from, frame) => { this.onPeerFrame(from, frame) })
     // a leader that went away will not answer: retry at once instead of waiting out the timeout
     transport.on('peer-left', (peer) => {
@@ -115,37 +116,91 @@ export class HubRaftMember {
     })
   }
 
-  /** Opens the log, starts the node and dials the peers. */
+  /** The authenticated sockets to the other hubs. */
+  get transport (): HubPeerTransport { return this.transportRef.t! }
+
+  /**
+   * Opens the log, starts the node and dials the peers.
+   *
+   * @throws {InvalidArgumentError} without an id, or with peers or `join` but no cluster secret.
+   */
   static async start (options: HubRaftOptions): Promise<HubRaftMember> {
     if (typeof options.id !== 'string' || options.id === '') throw new InvalidArgumentError('the hub needs an id (--id) to join a Raft group')
     const logger = options.logger ?? silentLogger
+    const others = Object.keys(options.peers).filter(p => p !== options.id)
+    const grouped = others.length > 0 || options.join !== undefined
+    const token = options.clusterSecret === undefined && options.clusterToken !== undefined && options.clusterToken !== '' ? options.clusterToken : undefined
+    const secret = token ?? (grouped || options.clusterSecret !== undefined ? checkSecret(options.clusterSecret) : randomSecret())
+    if (options.join !== undefined && options.selfUrl === undefined) throw new InvalidArgumentError('a hub that joins a cluster needs the URL the others reach it at (a fixed --port, or selfUrl)')
     const storage = await FileRaftStorage.open(join(options.dataDir, 'raft'), { fsync: options.fsync ?? true })
-    const transport = new HubPeerTransport({ id: options.id, peers: options.peers, clusterToken: options.clusterToken, logger })
-    const node = new RaftNode(
-      { nodeId: options.id, peers: Object.keys(options.peers).filter(p => p !== options.id), ...options.raft },
-      storage, new RaftChannel(transport), new KvStateMachine(), { logger }
-    )
-    const member = new HubRaftMember(node, transport, storage, options, logger)
-    await node.start()
-    transport.start()
-    logger.info('raft member started', { id: options.id, peers: Object.keys(options.peers).join(',') || '(none)' })
-    return member
+    let member: HubRaftMember | undefined
+    try {
+      const identity = await loadIdentity(options.dataDir)
+      const sm = new KvStateMachine()
+      const ref: { t?: HubPeerTransport } = {}
+      ref.t = new HubPeerTransport({
+        id: options.id,
+        peers: {},
+        secret,
+        identity: () => ({ nodeId: options.id, memberId: identity.memberId, clusterId: identity.clusterId }),
+        admit: (peer) => member === undefined ? 'the hub is starting' : member.membership.admit(peer),
+        onMember: (peer) => { member?.membership.sawMember(peer) },
+        onAdmin: (req, reply) => { void member?.onAdmin(req, reply) },
+        fragmentBytes: options.fragmentBytes,
+        maxMessageBytes: options.maxPeerMessageBytes,
+        logger
+      })
+      const node = new RaftNode(
+        { nodeId: options.id, peers: others, join: options.join !== undefined, ...options.raft },
+        storage, new RaftChannel(ref.t), sm, { logger }
+      )
+      member = new HubRaftMember(node, sm, storage, options, logger, secret, identity, ref)
+      await node.start()
+      const conf = node.status().conf
+      const wanted = [...new Set([options.id, ...others])].sort()
+      const inLog = [...conf.voters, ...conf.learners].sort()
+      if (options.join === undefined && inLog.length > 0 && inLog.join(',') !== wanted.join(',')) {
+        logger.warn('--peers differs from the configuration in the Raft log; the log wins (change membership with aegis-hub members add|remove)', { peers: wanted.join(','), log: inLog.join(',') })
+      }
+      await member.membership.reconcile()
+      ref.t.start()
+      member.reconciler = setInterval(() => { void member?.membership.reconcile().catch(err => logger.warn('membership reconcile failed', { error: String(err) })) }, 100)
+      member.reconciler.unref?.()
+      if (options.join !== undefined && inLog.length === 0) member.joining = member.askToJoin(options.join)
+      logger.info('raft member started', { id: options.id, peers: others.join(',') || '(none)', join: options.join, memberId: identity.memberId, clusterId: identity.clusterId || '(not yet known)' })
+      return member
+    } catch (err) {
+      if (member !== undefined) await member.close(); else await storage.close()
+      throw err
+    }
   }
 
   /** Serves one client KV request (the sync server's `kv` handler). */
   readonly handle = async (req: KvRequest): Promise<KvAnswer> => {
     let read: boolean
+    let range: { limit: number } | undefined
+    let command = req.command
     try {
-      read = isRead(req.command)
+      const cmd = decodeKvCommand(req.command)
+      read = cmd.type === 'get' || cmd.type === 'range'
+      const key = keyOf(cmd)
+      if (key !== undefined && isClusterKey(key)) return { status: KvStatus.Failed, reason: 'keys that start with "\\u0000aegis/" belong to the hubs' }
+      if (cmd.type === 'range') {
+        // the hubs' own keys are hidden from clients: ask for as many more as there may be, drop them below
+        range = { limit: cmd.limit }
+        if (cmd.limit > 0) command = encodeKvCommand({ ...cmd, limit: cmd.limit + readDirectory(this.sm).members.size + 16 })
+      }
     } catch (err) {
       return { status: KvStatus.Failed, reason: `malformed KV command: ${err instanceof Error ? err.message : String(err)}` }
     }
-    if (!read && req.access !== 'write') return { status: KvStatus.Failed, reason: 'this token may only read the KV' }
+    if (!read && req.access !== Access.Write) return { status: KvStatus.Failed, reason: 'this token may only read the KV' }
+    const max = this.options.maxEntryBytes ?? DEFAULT_MAX_ENTRY_BYTES
+    if (!read && req.command.length > max) return { status: KvStatus.TooLarge, reason: `the command is ${req.command.length} bytes, over the group's limit of ${max} (maxEntryBytes)` }
     // through an election the answer would be Retry: keep trying here, where a new leader shows first
     const deadline = Date.now() + (this.options.retryWindowMs ?? 3000)
     for (;;) {
-      const a = await this.run(read, req.command, req.session, req.seq, true)
-      if (a.status !== KvStatus.Retry || this.closed || Date.now() >= deadline) return a
+      const a = await this.run(read, req.access, command, req.session, req.seq, true)
+      if (a.status !== KvStatus.Retry || this.closed || Date.now() >= deadline) return range === undefined ? a : hideClusterKeys(a, range.limit)
       await new Promise(resolve => setTimeout(resolve, 20))
     }
   }
@@ -154,15 +209,60 @@ export class HubRaftMember {
   async close (): Promise<void> {
     if (this.closed) return
     this.closed = true
+    clearInterval(this.reconciler)
     for (const f of this.forwarded.values()) { clearTimeout(f.timer); f.resolve({ status: KvStatus.Retry, reason: 'the hub is shutting down' }) }
     this.forwarded.clear()
     await this.node.stop()
     await this.transport.close()
+    await this.joining
     await this.storage.close()
   }
 
-  private async run (read: boolean, command: Uint8Array, session: string, seq: number, mayForward: boolean): Promise<KvAnswer> {
+  /** Runs a membership request here (list) or on the leader (changes), forwarding as needed. */
+  async admin (req: AdminRequest, mayForward = true): Promise<AdminAnswer> {
+    try {
+      if (req === null || typeof req !== 'object' || !['list', 'add', 'join', 'remove'].includes(req.op)) return { ok: false, error: 'unknown membership request' }
+      if (req.op === 'list') return this.membership.list()
+      if (this.node.isLeader()) return await this.membership.change(req)
+      const leader = this.node.leaderId
+      if (!mayForward || leader === undefined || leader === this.options.id) return { ok: false, error: 'no Raft leader known yet: retry', retry: true }
+      const a = await this.forward(leader, Kind.Admin, text.encode(JSON.stringify(req)), '', 0, 60_000)
+      if (a.status !== KvStatus.Ok) return { ok: false, error: a.reason ?? 'the leader did not answer', retry: true }
+      return JSON.parse(untext.decode(a.result)) as AdminAnswer
+    } catch (err) {
+      const retry = err instanceof NotLeaderError || (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'ConfChangeError' || err.name === 'ProposalDroppedError'))
+      return { ok: false, error: err instanceof Error ? err.message : String(err), retry }
+    }
+  }
+
+  private async onAdmin (request: Uint8Array, reply: (answer: Uint8Array) => void): Promise<void> {
+    let a: AdminAnswer
+    try {
+      a = await this.admin(JSON.parse(untext.decode(request)) as AdminRequest)
+    } catch (err) {
+      a = { ok: false, error: `bad membership request: ${String(err)}` }
+    }
+    reply(text.encode(JSON.stringify(a)))
+  }
+
+  /** A joining hub asks the group (through `url`) to add it, until it is a member. */
+  private async askToJoin (url: string): Promise<void> {
+    for (let attempt = 0; !this.closed; attempt++) {
+      try {
+        const a = await adminRequest(url, this.secret, { op: 'join', id: this.options.id, url: this.options.selfUrl! }, { timeoutMs: 60_000 })
+        if (a.ok) { this.logger.info('joined the cluster', { through: url }); return }
+        this.logger.warn('join refused', { through: url, error: a.error })
+      } catch (err) {
+        this.logger.warn('join failed', { through: url, error: err instanceof Error ? err.message : String(err) })
+      }
+      await new Promise(resolve => setTimeout(resolve, Math.min(5000, 250 * 2 ** attempt)))
+    }
+  }
+
+  private async run (read: boolean, access: Access, command: Uint8Array, session: string, seq: number, mayForward: boolean): Promise<KvAnswer> {
     if (this.closed) return { status: KvStatus.Retry, reason: 'the hub is shutting down' }
+    // checked on the leader too: a forwarded request carries what auth decided for the client
+    if (!read && access !== Access.Write) return { status: KvStatus.Failed, reason: 'this token may only read the KV' }
     try {
       const result = read
         ? await this.node.read(command)
@@ -171,59 +271,51 @@ export class HubRaftMember {
     } catch (err) {
       if (err instanceof NotLeaderError) {
         const leader = err.leaderHint ?? this.node.leaderId
-        if (mayForward && leader !== undefined && leader !== this.options.id) return await this.forward(leader, read, command, session, seq)
+        if (mayForward && leader !== undefined && leader !== this.options.id) {
+          return await this.forward(leader, read ? Kind.Read : Kind.Write, command, session, seq, this.options.forwardTimeoutMs ?? 5000, access)
+        }
         return { status: KvStatus.Retry, reason: 'no Raft leader yet: retry' }
       }
-      // timeouts, dropped proposals, a stopping node: the client retries with the same session and seq
-      return { status: KvStatus.Retry, reason: err instanceof Error ? err.message : String(err) }
+      // the core's size limit → TooLarge, an expired session → SessionExpired (only this request fails);
+      // timeouts, dropped proposals, a stopping node → Retry with the same session and seq
+      return kvAnswerForError(err)
     }
   }
 
-  private async forward (leader: string, read: boolean, command: Uint8Array, session: string, seq: number): Promise<KvAnswer> {
+  private async forward (leader: string, kind: number, command: Uint8Array, session: string, seq: number, timeoutMs: number, access: Access = Access.Read): Promise<KvAnswer> {
     if (!this.transport.peers().includes(leader as PeerId)) return { status: KvStatus.Retry, reason: `the leader (${leader}) is not reachable from this hub` }
     const id = this.nextForward++
-    const e = encoding.createEncoder()
-    encoding.writeUint8(e, Channel.Forward)
-    encoding.writeVarUint(e, id)
-    encoding.writeUint8(e, read ? 1 : 0)
-    encoding.writeVarString(e, session)
-    encoding.writeVarUint(e, seq)
-    encoding.writeVarUint8Array(e, command)
     return await new Promise<KvAnswer>((resolve) => {
       const timer = setTimeout(() => {
         this.forwarded.delete(id)
         resolve({ status: KvStatus.Retry, reason: `the leader (${leader}) did not answer in time` })
-      }, this.options.forwardTimeoutMs ?? 5000)
+      }, timeoutMs)
       this.forwarded.set(id, { to: leader, resolve, timer })
-      this.transport.sendOwned(leader as PeerId, encoding.toUint8Array(e))
+      this.transport.sendTagged(leader as PeerId, Channel.Forward, encodeForward({ id, kind, access, session, seq, command }))
     })
   }
 
   private onPeerFrame (from: PeerId, frame: Uint8Array): void {
     if (frame[0] === Channel.Raft) return // the node's own channel
     try {
-      // lib0 throws on a truncated frame: caught below, like any bad frame
-      const d = decoding.createDecoder(frame)
-      const channel = decoding.readUint8(d)
-      const id = decoding.readVarUint(d)
-      if (channel === Channel.Forward) {
-        const read = decoding.readUint8(d) === 1
-        const session = decoding.readVarString(d)
-        const seq = decoding.readVarUint(d)
-        const command = decoding.readVarUint8Array(d).slice()
-        void this.run(read, command, session, seq, false).then((a) => { this.answer(from, id, a) })
-      } else if (channel === Channel.Answer) {
-        const status = decoding.readUint8(d)
-        if (status > 2) throw new DecodeError(`unknown status ${status}`)
-        const result = decoding.readVarUint8Array(d).slice()
-        const reason = decoding.readVarString(d)
+      if (frame[0] === Channel.Forward) {
+        const f = decodeForward(frame)
+        if (f.kind === Kind.Admin) {
+          void this.admin(JSON.parse(untext.decode(f.command)) as AdminRequest, false).then((a) => {
+            this.answer(from, f.id, { status: KvStatus.Ok, result: text.encode(JSON.stringify(a)) })
+          })
+        } else {
+          void this.run(f.kind === Kind.Read, f.access, f.command, f.session, f.seq, false).then((a) => { this.answer(from, f.id, a) })
+        }
+      } else if (frame[0] === Channel.Answer) {
+        const { id, answer } = decodeAnswer(frame)
         const f = this.forwarded.get(id)
         if (f === undefined) return
         this.forwarded.delete(id)
         clearTimeout(f.timer)
-        f.resolve({ status: status as KvStatus, result, reason })
+        f.resolve(answer)
       } else {
-        throw new DecodeError(`unknown peer channel ${channel}`)
+        throw new DecodeError(`unknown peer channel ${frame[0]}`)
       }
     } catch (err) {
       this.logger.warn('dropped a bad frame from a peer hub', { peer: from, error: String(err) })
@@ -232,12 +324,6 @@ export class HubRaftMember {
 
   private answer (to: PeerId, id: number, a: KvAnswer): void {
     if (this.closed) return
-    const e = encoding.createEncoder()
-    encoding.writeUint8(e, Channel.Answer)
-    encoding.writeVarUint(e, id)
-    encoding.writeUint8(e, a.status)
-    encoding.writeVarUint8Array(e, a.result ?? new Uint8Array(0))
-    encoding.writeVarString(e, a.reason ?? '')
-    this.transport.sendOwned(to, encoding.toUint8Array(e))
+    this.transport.sendTagged(to, Channel.Answer, encodeAnswer(id, a))
   }
 }

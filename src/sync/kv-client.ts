@@ -13,9 +13,17 @@ import { expiredDelay, resolveToken, tokenRetry, type TokenRetry, type TokenSour
 /** The hub refused a KV request for good (denied, malformed, no Raft group); `message` says why. */
 export class KvRequestError extends Error {
   static override name = 'KvRequestError'
-  constructor (message: string) {
+  /**
+   * The hub's answer: `KvStatus.Failed` (denied, malformed, no Raft group),
+   * `KvStatus.TooLarge` (over the group's `maxEntryBytes`) or
+   * `KvStatus.SessionExpired` (start a new session); undefined when the
+   * client itself gave up (an expired string token).
+   */
+  readonly status: KvStatus | undefined
+  constructor (message: string, status?: KvStatus) {
     super(message)
     this.name = 'KvRequestError'
+    this.status = status
   }
 }
 
@@ -112,7 +120,7 @@ export class KvRequests {
     this.pending.delete(m.id)
     if (m.status === KvStatus.Ok) p.resolve(m.result)
     else if (expired) p.reject(new KvRequestError('the token has expired (pass a token function to send a fresh one)'))
-    else p.reject(new KvRequestError(m.reason === '' ? 'the hub refused the KV request' : m.reason))
+    else p.reject(new KvRequestError(m.reason === '' ? 'the hub refused the KV request' : m.reason, m.status))
   }
 
   /** The link is up again: send every pending request again (same session and seq). */

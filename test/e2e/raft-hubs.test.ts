@@ -60,7 +60,7 @@ describe('three aegis-hub processes as one Raft group', () => {
     const procs = new Map<string, ChildProcess>()
     const start = async (id: string): Promise<void> => {
       const peers = ids.filter(p => p !== id).map(p => `${p}=${urlOf(p)}`).join(',')
-      const child = spawn(process.execPath, [bin, '--port', String(ports[id]), '--data', join(dataRoot, id), '--id', id, '--peers', peers, '--snapshot-every', '25'], { stdio: ['ignore', 'pipe', 'pipe'] })
+      const child = spawn(process.execPath, [bin, '--port', String(ports[id]), '--data', join(dataRoot, id), '--id', id, '--peers', peers, '--snapshot-every', '25'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AEGIS_HUB_CLUSTER_SECRET: 'raft-e2e-test-secret-0123456789' } })
       children.add(child)
       procs.set(id, child)
       let out = ''

@@ -48,7 +48,7 @@ const startGroup = async (): Promise<Hub[]> => {
   const ids = ['n1', 'n2', 'n3']
   const urls = Object.fromEntries(ids.map((id, i) => [id, `ws://127.0.0.1:${ports[i]}`]))
   return await Promise.all(ids.map(async (id, i) => await startHub({
-    port: ports[i], id, peers: Object.fromEntries(ids.filter(p => p !== id).map(p => [p, urls[p]])), raft: FAST
+    port: ports[i], id, peers: Object.fromEntries(ids.filter(p => p !== id).map(p => [p, urls[p]])), raft: FAST, clusterSecret: 'raft-kv-test-secret-0123456789'
   })))
 }
 
