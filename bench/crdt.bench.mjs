@@ -1,13 +1,16 @@
 // CRDT benchmarks (issue #2, a–d): aegis-replication's Doc side by side with
-// Yjs, Automerge and Loro in one process. Every scenario checks its outcome.
+// Yjs, Automerge and Loro, each contender in its own fresh process (see
+// harness.mjs). Every scenario checks its outcome.
 //
-//   node --expose-gc bench/crdt.bench.mjs [path/to/dist/index.js]
+//   node --expose-gc bench/crdt.bench.mjs                                  (all, a process each)
+//   node --expose-gc bench/crdt.bench.mjs --contender loro [--json]       (one contender, here)
 import * as Y from 'yjs'
 import * as A from '@automerge/automerge'
 import { LoroDoc } from 'loro-crdt'
 import { timeIt, check, table, ms, bytes, ratio, fmt } from './util.mjs'
+import { QUICK, suiteMain } from './harness.mjs'
 
-const N = 100_000
+const N = QUICK ? 10_000 : 100_000
 const key = (i) => 'key-' + i
 
 /** The four contenders, each with the same small set of operations. */
@@ -19,10 +22,10 @@ const contenders = (lib) => ({
       for (let i = 0; i < n; i++) m.set(key(i), i)
       return d
     },
-    mapOneTxn () {
+    mapOneTxn (n = N) {
       const d = new lib.Doc({ replicaId: 'a' })
       const m = d.map('m')
-      d.transact(() => { for (let i = 0; i < N; i++) m.set(key(i), i) })
+      d.transact(() => { for (let i = 0; i < n; i++) m.set(key(i), i) })
       return d
     },
     counterPerTxn (n = N) {
@@ -173,84 +176,116 @@ const contenders = (lib) => ({
 })
 
 let lib_loroVV
-const AM_PER_TXN_N = 5_000
-const AM_COUNTER_N = 10_000
+const AM_PER_TXN_N = QUICK ? 500 : 5_000
+const AM_COUNTER_N = QUICK ? 1_000 : 10_000
 const NAMES = { aegis: 'aegis-replication', yjs: 'Yjs', loro: 'Loro', automerge: 'Automerge' }
+const ORDER = ['aegis', 'yjs', 'loro', 'automerge']
 
-/** Runs (a)–(d); returns `{ markdown, results }`. */
-export async function run (lib, { log = console.log } = {}) {
+export const title = '(a)–(d) CRDT operations, state and sync'
+
+/** One process per contender. */
+export const jobs = () => ORDER.map((contender) => ({ contender }))
+
+/**
+ * Runs (a)–(d) for one contender in this process. aegis also runs the smaller
+ * counts Automerge runs at, so the Automerge comparison needs no aegis code in
+ * Automerge's process.
+ */
+export async function measure ({ contender: name }, { log = console.log } = {}) {
+  const lib = await import(new URL('../dist/index.js', import.meta.url).href)
   const { VersionVector } = await import('loro-crdt')
   lib_loroVV = (bytes) => VersionVector.decode(bytes)
-  const cs = contenders(lib)
-  const results = { mapPerTxn: {}, mapOneTxn: {}, counterPerTxn: {}, counterOneTxn: {}, state: {}, sync: {} }
-  const docs = {}
+  const c = contenders(lib)[name]
+  const r = {}
+  let doc
 
-  for (const [name, c] of Object.entries(cs)) {
-    log(`  (a) ${NAMES[name]}: ${fmt(N)} map sets`)
-    const one = timeIt(() => c.mapOneTxn())
-    check(c.mapSize(one.result) === N && c.mapGet(one.result, key(12345)) === 12345, `${name} one-txn map`)
-    results.mapOneTxn[name] = one.ms
-    if (c.mapPerTxnN === undefined) {
-      const per = timeIt(() => c.mapPerTxn(), { runs: 5 })
-      check(c.mapSize(per.result) === N && c.mapGet(per.result, key(N - 1)) === N - 1, `${name} per-txn map`)
-      results.mapPerTxn[name] = per.ms
-      docs[name] = per.result
-    } else {
-      const n = c.mapPerTxnN
-      const per = timeIt(() => c.mapPerTxn(n), { runs: 1, warmup: 0 })
-      check(c.mapSize(per.result) === n && c.mapGet(per.result, key(n - 1)) === n - 1, `${name} per-txn map (${n})`)
-      const ours = timeIt(() => cs.aegis.mapPerTxn(n))
-      results.mapPerTxnSmall = { name, n, ms: per.ms, aegisMs: ours.ms }
-      docs[name] = one.result
-    }
-
-    if (c.counterPerTxn && c.counterN === undefined) {
-      log(`  (b) ${NAMES[name]}: ${fmt(N)} counter increments`)
-      const cp = timeIt(() => c.counterPerTxn(), { runs: 5 })
-      check(c.counterValue(cp.result) === N, `${name} per-txn counter = ${c.counterValue(cp.result)}`)
-      const co = timeIt(() => c.counterOneTxn())
-      check(c.counterValue(co.result) === N, `${name} one-txn counter`)
-      results.counterPerTxn[name] = cp.ms
-      results.counterOneTxn[name] = co.ms
-    } else if (c.counterPerTxn) {
-      const n = c.counterN
-      log(`  (b) ${NAMES[name]}: ${fmt(n)} counter increments`)
-      const cp = timeIt(() => c.counterPerTxn(n), { runs: 1, warmup: 0 })
-      check(c.counterValue(cp.result) === n, `${name} per-txn counter (${n})`)
-      const co = timeIt(() => c.counterOneTxn(n), { runs: 1, warmup: 0 })
-      check(c.counterValue(co.result) === n, `${name} one-txn counter (${n})`)
-      const ap = timeIt(() => cs.aegis.counterPerTxn(n))
-      const ao = timeIt(() => cs.aegis.counterOneTxn(n))
-      results.counterSmall = { name, n, perMs: cp.ms, oneMs: co.ms, aegisPerMs: ap.ms, aegisOneMs: ao.ms }
-    }
-
-    log(`  (c) ${NAMES[name]}: full state encode and load`)
-    const enc = timeIt(() => c.encodeState(docs[name]))
-    const state = enc.result
-    const load = timeIt(() => c.load(state))
-    check(c.mapSize(load.result) === N, `${name} load`)
-    const loadRead = timeIt(() => c.loadAndRead(state))
-    check(c.mapGet(loadRead.result, key(777)) === 777, `${name} load+read`)
-    results.state[name] = { bytes: state.length, encodeMs: enc.ms, loadMs: load.ms, loadReadMs: loadRead.ms }
-
-    log(`  (d) ${NAMES[name]}: sync of ${fmt(N)} keys to an empty replica`)
-    const sync = timeIt(() => { const r = c.sync(docs[name]); if (r.from !== undefined) docs[name] = r.from; return r }, { runs: name === 'automerge' ? 3 : 5 })
-    check(c.mapSize(sync.result.to) === N && c.mapGet(sync.result.to, key(99_999)) === 99_999, `${name} sync`)
-    results.sync[name] = { bytes: sync.result.bytes, ms: sync.ms }
-    delete docs[name]
+  log(`  (a) ${NAMES[name]}: ${fmt(N)} map sets`)
+  const one = timeIt(() => c.mapOneTxn())
+  check(c.mapSize(one.result) === N && c.mapGet(one.result, key(12345 % N)) === 12345 % N, `${name} one-txn map`)
+  r.mapOneTxn = one.ms
+  if (c.mapPerTxnN === undefined) {
+    const per = timeIt(() => c.mapPerTxn(), { runs: 5 })
+    check(c.mapSize(per.result) === N && c.mapGet(per.result, key(N - 1)) === N - 1, `${name} per-txn map`)
+    r.mapPerTxn = per.ms
+    doc = per.result
+  } else {
+    const n = c.mapPerTxnN
+    const per = timeIt(() => c.mapPerTxn(n), { runs: 1, warmup: 0 })
+    check(c.mapSize(per.result) === n && c.mapGet(per.result, key(n - 1)) === n - 1, `${name} per-txn map (${n})`)
+    r.mapPerTxnSmall = { n, ms: per.ms }
+    doc = one.result
   }
 
+  if (c.counterPerTxn && c.counterN === undefined) {
+    log(`  (b) ${NAMES[name]}: ${fmt(N)} counter increments`)
+    const cp = timeIt(() => c.counterPerTxn(), { runs: 5 })
+    check(c.counterValue(cp.result) === N, `${name} per-txn counter = ${c.counterValue(cp.result)}`)
+    const co = timeIt(() => c.counterOneTxn())
+    check(c.counterValue(co.result) === N, `${name} one-txn counter`)
+    r.counterPerTxn = cp.ms
+    r.counterOneTxn = co.ms
+  } else if (c.counterPerTxn) {
+    const n = c.counterN
+    log(`  (b) ${NAMES[name]}: ${fmt(n)} counter increments`)
+    const cp = timeIt(() => c.counterPerTxn(n), { runs: 1, warmup: 0 })
+    check(c.counterValue(cp.result) === n, `${name} per-txn counter (${n})`)
+    const co = timeIt(() => c.counterOneTxn(n), { runs: 1, warmup: 0 })
+    check(c.counterValue(co.result) === n, `${name} one-txn counter (${n})`)
+    r.counterSmall = { n, perMs: cp.ms, oneMs: co.ms }
+  }
+  if (name === 'aegis') {
+    // the counts Automerge runs at, timed here (Automerge's process runs no aegis code)
+    const m = timeIt(() => c.mapPerTxn(AM_PER_TXN_N))
+    check(c.mapSize(m.result) === AM_PER_TXN_N, 'aegis per-txn map (small)')
+    const cp = timeIt(() => c.counterPerTxn(AM_COUNTER_N))
+    const co = timeIt(() => c.counterOneTxn(AM_COUNTER_N))
+    check(c.counterValue(cp.result) === AM_COUNTER_N && c.counterValue(co.result) === AM_COUNTER_N, 'aegis counters (small)')
+    r.small = { mapN: AM_PER_TXN_N, mapPerTxnMs: m.ms, counterN: AM_COUNTER_N, counterPerMs: cp.ms, counterOneMs: co.ms }
+  }
+
+  log(`  (c) ${NAMES[name]}: full state encode and load`)
+  const enc = timeIt(() => c.encodeState(doc))
+  const state = enc.result
+  const load = timeIt(() => c.load(state))
+  check(c.mapSize(load.result) === N, `${name} load`)
+  const loadRead = timeIt(() => c.loadAndRead(state))
+  check(c.mapGet(loadRead.result, key(777)) === 777, `${name} load+read`)
+  r.state = { bytes: state.length, encodeMs: enc.ms, loadMs: load.ms, loadReadMs: loadRead.ms }
+
+  log(`  (d) ${NAMES[name]}: sync of ${fmt(N)} keys to an empty replica`)
+  const sync = timeIt(() => { const x = c.sync(doc); if (x.from !== undefined) doc = x.from; return x }, { runs: name === 'automerge' ? 3 : 5 })
+  check(c.mapSize(sync.result.to) === N && c.mapGet(sync.result.to, key(N - 1)) === N - 1, `${name} sync`)
+  r.sync = { bytes: sync.result.bytes, ms: sync.ms }
+  return r
+}
+
+/** The (a)–(d) sections from the contenders' results. */
+export function render (outs) {
+  const by = Object.fromEntries(outs.map((o) => [o.job.contender, o.result]))
+  const pick = (f) => Object.fromEntries(ORDER.filter((n) => by[n] !== undefined && f(by[n]) !== undefined).map((n) => [n, f(by[n])]))
+  const results = {
+    mapPerTxn: pick((x) => x.mapPerTxn),
+    mapOneTxn: pick((x) => x.mapOneTxn),
+    counterPerTxn: pick((x) => x.counterPerTxn),
+    counterOneTxn: pick((x) => x.counterOneTxn),
+    state: pick((x) => x.state),
+    sync: pick((x) => x.sync)
+  }
+  const small = by.aegis.small
+  const amMap = by.automerge?.mapPerTxnSmall
+  const amCounter = by.automerge?.counterSmall
   const yjsState = results.state.yjs.bytes
-  const vs = (metric, ours, theirs) => theirs === undefined ? '—' : ratio(ours, theirs)
-  const cmpRow = (label, m) => [label, ...['aegis', 'yjs', 'loro', 'automerge'].map(n => m[n] === undefined ? 'n/a' : ms(m[n])),
-    vs('', m.aegis, m.yjs), vs('', m.aegis, m.loro), vs('', m.aegis, m.automerge)]
+  const vs = (ours, theirs) => theirs === undefined ? '—' : ratio(ours, theirs)
+  const cmpRow = (label, m) => [label, ...ORDER.map(n => m[n] === undefined ? 'n/a' : ms(m[n])),
+    vs(m.aegis, m.yjs), vs(m.aegis, m.loro), vs(m.aegis, m.automerge)]
   const head = ['', 'aegis', 'Yjs', 'Loro', 'Automerge', 'Yjs / aegis', 'Loro / aegis', 'Automerge / aegis']
   const s = results.state
   const y = results.sync
-  const markdown = [
-    '## (a) 100,000 map sets and (b) 100,000 counter increments',
+  const n = fmt(N)
+  return [
+    `## (a) ${n} map sets and (b) ${n} counter increments`,
     '',
-    `Keys \`'key-' + i\` → \`i\` into one map; median of 5 runs after a warm-up. Automerge runs smaller counts (see below): its cost per operation grows with the count. A ratio above 1× means aegis is faster. Yjs has no counter type.`,
+    `Keys \`'key-' + i\` → \`i\` into one map; median of 5 runs after a warm-up. Each contender runs in its own fresh \`node --expose-gc\` process. Automerge runs smaller counts (see below): its cost per operation grows with the count. A ratio above 1× means aegis is faster. Yjs has no counter type.`,
     '',
     table(head, [
       cmpRow('(a) map sets, one transaction each', results.mapPerTxn),
@@ -259,33 +294,25 @@ export async function run (lib, { log = console.log } = {}) {
       cmpRow('(b) counter +1, all in one transaction', results.counterOneTxn)
     ]),
     '',
-    results.mapPerTxnSmall === undefined ? '' : `Automerge, one change per set: ${fmt(results.mapPerTxnSmall.n)} sets took ${ms(results.mapPerTxnSmall.ms)} (one run; aegis: ${ms(results.mapPerTxnSmall.aegisMs)} for the same ${fmt(results.mapPerTxnSmall.n)}, ${ratio(results.mapPerTxnSmall.aegisMs, results.mapPerTxnSmall.ms)} faster). Each Automerge change copies the materialised map, so the time grows with the square of the count (1k: ~0.5 s, 5k: ~4.4 s, 20k: ~85 s, measured while writing this bench); 100k would take about half an hour and is not run. Automerge's (c) and (d) use the map built in one change.`,
+    amMap === undefined ? '' : `Automerge, one change per set: ${fmt(amMap.n)} sets took ${ms(amMap.ms)} (one run; aegis: ${ms(small.mapPerTxnMs)} for the same ${fmt(small.mapN)}, in its own process, ${ratio(small.mapPerTxnMs, amMap.ms)} faster). Each Automerge change copies the materialised map, so the time grows with the square of the count (1k: ~0.5 s, 5k: ~4.4 s, 20k: ~85 s, measured while writing this bench); 100k would take about half an hour and is not run. Automerge's (c) and (d) use the map built in one change.`,
     '',
-    results.counterSmall === undefined ? '' : `Automerge counter: its increments also grow quadratically (10k changes: ~3.8 s, 30k: ~31 s; 100k increments inside one change: 176 s, measured while writing this bench), so it runs at ${fmt(results.counterSmall.n)} increments, once each: one change per increment ${ms(results.counterSmall.perMs)} (aegis ${ms(results.counterSmall.aegisPerMs)}, ${ratio(results.counterSmall.aegisPerMs, results.counterSmall.perMs)} faster), all in one change ${ms(results.counterSmall.oneMs)} (aegis ${ms(results.counterSmall.aegisOneMs)}, ${ratio(results.counterSmall.aegisOneMs, results.counterSmall.oneMs)} faster).`,
+    amCounter === undefined ? '' : `Automerge counter: its increments also grow quadratically (10k changes: ~3.8 s, 30k: ~31 s; 100k increments inside one change: 176 s, measured while writing this bench), so it runs at ${fmt(amCounter.n)} increments, once each: one change per increment ${ms(amCounter.perMs)} (aegis ${ms(small.counterPerMs)}, ${ratio(small.counterPerMs, amCounter.perMs)} faster), all in one change ${ms(amCounter.oneMs)} (aegis ${ms(small.counterOneMs)}, ${ratio(small.counterOneMs, amCounter.oneMs)} faster).`,
     '',
     '## (c) Full state: size, encode, load into an empty replica',
     '',
-    'State of the 100k-key map built with one transaction per set (Automerge: one change, see above): aegis `encodeStateAsUpdate()`, Yjs `encodeStateAsUpdate`, Loro `export({ mode: "snapshot" })`, Automerge `save`. "Load" applies it to an empty replica; "load + read" also materialises every value (`toJSON`), since Loro imports lazily.',
+    `State of the ${QUICK ? '10k' : '100k'}-key map built with one transaction per set (Automerge: one change, see above): aegis \`encodeStateAsUpdate()\`, Yjs \`encodeStateAsUpdate\`, Loro \`export({ mode: "snapshot" })\`, Automerge \`save\`. "Load" applies it to an empty replica; "load + read" also materialises every value (\`toJSON\`), since Loro imports lazily.`,
     '',
     table(['', 'bytes', 'vs Yjs bytes', 'encode', 'load', 'load + read'],
-      ['aegis', 'yjs', 'loro', 'automerge'].map(n => [NAMES[n], bytes(s[n].bytes), `${fmt(s[n].bytes / yjsState, 2)}`, ms(s[n].encodeMs), ms(s[n].loadMs), ms(s[n].loadReadMs)])),
+      ORDER.map(n => [NAMES[n], bytes(s[n].bytes), `${fmt(s[n].bytes / yjsState, 2)}`, ms(s[n].encodeMs), ms(s[n].loadMs), ms(s[n].loadReadMs)])),
     '',
     `aegis full state is ${fmt(s.aegis.bytes / yjsState, 2)} of Yjs's bytes (target ≤ 0.50); load is ${ratio(s.aegis.loadMs, s.yjs.loadMs)} faster than Yjs and load + read ${ratio(s.aegis.loadReadMs, s.loro.loadReadMs)} faster than Loro.`,
     '',
-    '## (d) Version-vector sync of the 100k-key map to an empty replica',
+    `## (d) Version-vector sync of the ${QUICK ? '10k' : '100k'}-key map to an empty replica`,
     '',
     'Bytes = state vector sent by the empty side + the answer (Automerge: all messages of its sync protocol). Time covers encoding the vector, computing the diff and applying it.',
     '',
-    table(['', 'bytes', 'time', 'time vs aegis'], ['aegis', 'yjs', 'loro', 'automerge'].map(n => [NAMES[n], bytes(y[n].bytes), ms(y[n].ms), n === 'aegis' ? '1×' : `${fmt(y[n].ms / y.aegis.ms, 2)}× slower`]))
+    table(['', 'bytes', 'time', 'time vs aegis'], ORDER.map(n => [NAMES[n], bytes(y[n].bytes), ms(y[n].ms), n === 'aegis' ? '1×' : `${fmt(y[n].ms / y.aegis.ms, 2)}× slower`]))
   ].join('\n')
-  return { markdown, results }
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href
-if (isMain) {
-  const { resolve } = await import('node:path')
-  const { pathToFileURL } = await import('node:url')
-  const target = resolve(process.argv[2] ?? new URL('../dist/index.js', import.meta.url).pathname)
-  const { markdown } = await run(await import(pathToFileURL(target).href))
-  console.log(markdown)
-}
+await suiteMain(import.meta.url, { jobs, measure, render })

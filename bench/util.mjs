@@ -13,12 +13,14 @@ export const gc = () => { if (typeof globalThis.gc === 'function') globalThis.gc
  * median in milliseconds plus the last result (for verification).
  */
 export const timeIt = (fn, { runs = 5, warmup = 1, budgetMs = 20_000 } = {}) => {
+  // BENCH_QUICK=1 checks the bench itself: one timed run, no warm-up
+  if (process.env.BENCH_QUICK === '1') { runs = 1; warmup = 0 }
   let result
   for (let i = 0; i < warmup; i++) result = fn()
   const times = []
   let spent = 0
   // slow contenders get fewer (at least 3) runs so the whole bench stays short
-  for (let i = 0; i < runs && (i < 3 || spent < budgetMs); i++) {
+  for (let i = 0; i < runs && (i < Math.min(3, runs) || spent < budgetMs); i++) {
     gc()
     const t0 = performance.now()
     result = fn()

@@ -1,0 +1,49 @@
+// Standalone cross-check (no bench code): Loro's documented API only.
+// 100,000 map sets and counter increments, one commit each and all in one
+// commit, each timed on a fresh LoroDoc; prints the median of RUNS runs.
+//   node bench/standalone/loro-map-counter.mjs [n]
+import { LoroDoc } from 'loro-crdt'
+
+const N = Number(process.argv[2] ?? 100_000)
+const RUNS = 3
+const time = (label, fn, check) => {
+  const ts = []
+  for (let r = 0; r < RUNS; r++) {
+    const t0 = performance.now()
+    const doc = fn()
+    ts.push(performance.now() - t0)
+    if (!check(doc)) throw new Error(`${label}: wrong result`)
+  }
+  ts.sort((a, b) => a - b)
+  console.log(JSON.stringify({ lib: 'loro', op: label, n: N, ms: +ts[Math.floor(RUNS / 2)].toFixed(1), runs: ts.map(t => +t.toFixed(1)) }))
+}
+
+time('map sets, one commit each', () => {
+  const doc = new LoroDoc()
+  const map = doc.getMap('m')
+  for (let i = 0; i < N; i++) { map.set('key-' + i, i); doc.commit() }
+  return doc
+}, (d) => d.getMap('m').get('key-' + (N - 1)) === N - 1)
+
+time('map sets, one commit', () => {
+  const doc = new LoroDoc()
+  const map = doc.getMap('m')
+  for (let i = 0; i < N; i++) map.set('key-' + i, i)
+  doc.commit()
+  return doc
+}, (d) => d.getMap('m').get('key-' + (N - 1)) === N - 1)
+
+time('counter +1, one commit each', () => {
+  const doc = new LoroDoc()
+  const c = doc.getCounter('c')
+  for (let i = 0; i < N; i++) { c.increment(1); doc.commit() }
+  return doc
+}, (d) => d.getCounter('c').value === N)
+
+time('counter +1, one commit', () => {
+  const doc = new LoroDoc()
+  const c = doc.getCounter('c')
+  for (let i = 0; i < N; i++) c.increment(1)
+  doc.commit()
+  return doc
+}, (d) => d.getCounter('c').value === N)
