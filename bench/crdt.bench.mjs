@@ -191,28 +191,30 @@ export const jobs = () => ORDER.map((contender) => ({ contender }))
  * counts Automerge runs at, so the Automerge comparison needs no aegis code in
  * Automerge's process.
  */
-export async function measure ({ contender: name }, { log = console.log } = {}) {
+export async function measure ({ contender: name, only }, { log = console.log } = {}) {
   const lib = await import(new URL('../dist/index.js', import.meta.url).href)
   const { VersionVector } = await import('loro-crdt')
   lib_loroVV = (bytes) => VersionVector.decode(bytes)
   const c = contenders(lib)[name]
-  const r = {}
+  const r = { cpu: {} }
   let doc
 
   log(`  (a) ${NAMES[name]}: ${fmt(N)} map sets`)
   const one = timeIt(() => c.mapOneTxn())
   check(c.mapSize(one.result) === N && c.mapGet(one.result, key(12345 % N)) === 12345 % N, `${name} one-txn map`)
   r.mapOneTxn = one.ms
+  r.cpu.mapOneTxn = one.cpuMs
   if (c.mapPerTxnN === undefined) {
     const per = timeIt(() => c.mapPerTxn(), { runs: 5 })
     check(c.mapSize(per.result) === N && c.mapGet(per.result, key(N - 1)) === N - 1, `${name} per-txn map`)
     r.mapPerTxn = per.ms
+    r.cpu.mapPerTxn = per.cpuMs
     doc = per.result
   } else {
     const n = c.mapPerTxnN
     const per = timeIt(() => c.mapPerTxn(n), { runs: 1, warmup: 0 })
     check(c.mapSize(per.result) === n && c.mapGet(per.result, key(n - 1)) === n - 1, `${name} per-txn map (${n})`)
-    r.mapPerTxnSmall = { n, ms: per.ms }
+    r.mapPerTxnSmall = { n, ms: per.ms, cpuMs: per.cpuMs }
     doc = one.result
   }
 
@@ -224,6 +226,8 @@ export async function measure ({ contender: name }, { log = console.log } = {}) 
     check(c.counterValue(co.result) === N, `${name} one-txn counter`)
     r.counterPerTxn = cp.ms
     r.counterOneTxn = co.ms
+    r.cpu.counterPerTxn = cp.cpuMs
+    r.cpu.counterOneTxn = co.cpuMs
   } else if (c.counterPerTxn) {
     const n = c.counterN
     log(`  (b) ${NAMES[name]}: ${fmt(n)} counter increments`)
@@ -231,8 +235,10 @@ export async function measure ({ contender: name }, { log = console.log } = {}) 
     check(c.counterValue(cp.result) === n, `${name} per-txn counter (${n})`)
     const co = timeIt(() => c.counterOneTxn(n), { runs: 1, warmup: 0 })
     check(c.counterValue(co.result) === n, `${name} one-txn counter (${n})`)
-    r.counterSmall = { n, perMs: cp.ms, oneMs: co.ms }
+    r.counterSmall = { n, perMs: cp.ms, oneMs: co.ms, perCpuMs: cp.cpuMs, oneCpuMs: co.cpuMs }
   }
+  // `only: 'ab'` (the standalone cross-check) stops after (a) and (b)
+  if (only === 'ab') return r
   if (name === 'aegis') {
     // the counts Automerge runs at, timed here (Automerge's process runs no aegis code)
     const m = timeIt(() => c.mapPerTxn(AM_PER_TXN_N))

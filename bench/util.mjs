@@ -10,7 +10,8 @@ export const gc = () => { if (typeof globalThis.gc === 'function') globalThis.gc
 
 /**
  * Times `fn` `runs` times (after `warmup` untimed runs) and returns the
- * median in milliseconds plus the last result (for verification).
+ * median in milliseconds (wall clock, and CPU time as cpuMs) plus the last
+ * result (for verification).
  */
 export const timeIt = (fn, { runs = 5, warmup = 1, budgetMs = 20_000 } = {}) => {
   // BENCH_QUICK=1 checks the bench itself: one timed run, no warm-up
@@ -18,18 +19,24 @@ export const timeIt = (fn, { runs = 5, warmup = 1, budgetMs = 20_000 } = {}) => 
   let result
   for (let i = 0; i < warmup; i++) result = fn()
   const times = []
+  const cpu = []
   let spent = 0
   // slow contenders get fewer (at least 3) runs so the whole bench stays short
   for (let i = 0; i < runs && (i < Math.min(3, runs) || spent < budgetMs); i++) {
     gc()
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     result = fn()
     const t = performance.now() - t0
+    const c = process.cpuUsage(c0)
     times.push(t)
+    cpu.push((c.user + c.system) / 1000)
     spent += t
   }
   times.sort((a, b) => a - b)
-  return { ms: times[Math.floor(times.length / 2)], min: times[0], max: times[times.length - 1], result }
+  cpu.sort((a, b) => a - b)
+  // cpuMs: CPU time of this process (all its threads), less sensitive than ms to other load on the machine
+  return { ms: times[Math.floor(times.length / 2)], cpuMs: cpu[Math.floor(cpu.length / 2)], min: times[0], max: times[times.length - 1], result }
 }
 
 /** Throws when a benchmark's outcome is wrong: a fast wrong answer is not a result. */

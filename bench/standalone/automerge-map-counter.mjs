@@ -8,10 +8,12 @@ import * as A from '@automerge/automerge'
 
 const time = (label, n, fn, check) => {
   const t0 = performance.now()
+  const c0 = process.cpuUsage()
   const doc = fn(n)
   const ms = performance.now() - t0
+  const c = process.cpuUsage(c0)
   if (!check(doc, n)) throw new Error(`${label}: wrong result`)
-  console.log(JSON.stringify({ lib: 'automerge', op: label, n, ms: +ms.toFixed(1) }))
+  console.log(JSON.stringify({ lib: 'automerge', op: label, n, ms: +ms.toFixed(1), cpuMs: +((c.user + c.system) / 1000).toFixed(1) }))
 }
 
 time('map sets, one change each', 5_000, (n) => {

@@ -8,14 +8,19 @@ const N = Number(process.argv[2] ?? 100_000)
 const RUNS = 3
 const time = (label, fn, check) => {
   const ts = []
+  const cpu = []
   for (let r = 0; r < RUNS; r++) {
     const t0 = performance.now()
+    const c0 = process.cpuUsage()
     const doc = fn()
     ts.push(performance.now() - t0)
+    const c = process.cpuUsage(c0)
+    cpu.push((c.user + c.system) / 1000)
     if (!check(doc)) throw new Error(`${label}: wrong result`)
   }
   ts.sort((a, b) => a - b)
-  console.log(JSON.stringify({ lib: 'loro', op: label, n: N, ms: +ts[Math.floor(RUNS / 2)].toFixed(1), runs: ts.map(t => +t.toFixed(1)) }))
+  cpu.sort((a, b) => a - b)
+  console.log(JSON.stringify({ lib: 'loro', op: label, n: N, ms: +ts[Math.floor(RUNS / 2)].toFixed(1), cpuMs: +cpu[Math.floor(RUNS / 2)].toFixed(1), runs: ts.map(t => +t.toFixed(1)) }))
 }
 
 time('map sets, one commit each', () => {
