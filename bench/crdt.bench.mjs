@@ -80,12 +80,19 @@ const contenders = (lib) => ({
       return { to, bytes: sv.length + update.length }
     }
   },
+  // Loro is wasm: a doc and every container handle (getMap, getCounter, …)
+  // hold wasm memory until freed. Handles are freed right after use and each
+  // run's doc before the next run (`dispose`): leaked, the wasm heap grows by
+  // ~17 MB per 100k-set doc and, past ~150 MB, every operation costs about
+  // twice as much (measured while checking the bench against
+  // bench/standalone/loro-map-counter.mjs).
   loro: {
     mapPerTxn () {
       const d = new LoroDoc()
       d.setPeerId(1n)
       const m = d.getMap('m')
       for (let i = 0; i < N; i++) { m.set(key(i), i); d.commit() }
+      m.free()
       return d
     },
     mapOneTxn () {
@@ -94,6 +101,7 @@ const contenders = (lib) => ({
       const m = d.getMap('m')
       for (let i = 0; i < N; i++) m.set(key(i), i)
       d.commit()
+      m.free()
       return d
     },
     counterPerTxn () {
@@ -101,6 +109,7 @@ const contenders = (lib) => ({
       d.setPeerId(1n)
       const c = d.getCounter('c')
       for (let i = 0; i < N; i++) { c.increment(1); d.commit() }
+      c.free()
       return d
     },
     counterOneTxn () {
@@ -109,21 +118,27 @@ const contenders = (lib) => ({
       const c = d.getCounter('c')
       for (let i = 0; i < N; i++) c.increment(1)
       d.commit()
+      c.free()
       return d
     },
-    mapSize: (d) => d.getMap('m').size,
-    mapGet: (d, k) => d.getMap('m').get(k),
-    counterValue: (d) => d.getCounter('c').value,
+    mapSize: (d) => loroUse(d.getMap('m'), (m) => m.size),
+    mapGet: (d, k) => loroUse(d.getMap('m'), (m) => m.get(k)),
+    counterValue: (d) => loroUse(d.getCounter('c'), (c) => c.value),
     encodeState: (d) => d.export({ mode: 'snapshot' }),
     load: (bytes) => { const d = new LoroDoc(); d.import(bytes); return d },
     loadAndRead: (bytes) => { const d = new LoroDoc(); d.import(bytes); d.toJSON(); return d },
     sync (from) {
       const to = new LoroDoc()
-      const vv = to.oplogVersion().encode()
-      const update = from.export({ mode: 'update', from: lib_loroVV(vv) })
+      const version = to.oplogVersion()
+      const vv = version.encode()
+      version.free()
+      const fromVV = lib_loroVV(vv)
+      const update = from.export({ mode: 'update', from: fromVV })
+      fromVV.free()
       to.import(update)
       return { to, bytes: vv.length + update.length }
-    }
+    },
+    dispose: (d) => d.free()
   },
   automerge: {
     // Automerge copies the materialised map on every change, so one change per
@@ -153,6 +168,7 @@ const contenders = (lib) => ({
     mapGet: (d, k) => d.m[k],
     counterValue: (d) => d.c.value,
     encodeState: (d) => A.save(d),
+    dispose: (d) => A.free(d),
     load: (bytes) => A.load(bytes),
     loadAndRead: (bytes) => { const d = A.load(bytes); JSON.stringify(d); return d },
     sync (from) {
@@ -176,6 +192,8 @@ const contenders = (lib) => ({
 })
 
 let lib_loroVV
+/** Reads a Loro container handle, then frees it (wasm memory). */
+const loroUse = (h, f) => { try { return f(h) } finally { h.free() } }
 const AM_PER_TXN_N = QUICK ? 500 : 5_000
 const AM_COUNTER_N = QUICK ? 1_000 : 10_000
 const NAMES = { aegis: 'aegis-replication', yjs: 'Yjs', loro: 'Loro', automerge: 'Automerge' }
@@ -200,12 +218,14 @@ export async function measure ({ contender: name, only }, { log = console.log } 
   let doc
 
   log(`  (a) ${NAMES[name]}: ${fmt(N)} map sets`)
-  const one = timeIt(() => c.mapOneTxn())
+  const free = (d) => c.dispose?.(d)
+  const one = timeIt(() => c.mapOneTxn(), { dispose: free })
   check(c.mapSize(one.result) === N && c.mapGet(one.result, key(12345 % N)) === 12345 % N, `${name} one-txn map`)
   r.mapOneTxn = one.ms
   r.cpu.mapOneTxn = one.cpuMs
   if (c.mapPerTxnN === undefined) {
-    const per = timeIt(() => c.mapPerTxn(), { runs: 5 })
+    free(one.result)
+    const per = timeIt(() => c.mapPerTxn(), { runs: 5, dispose: free })
     check(c.mapSize(per.result) === N && c.mapGet(per.result, key(N - 1)) === N - 1, `${name} per-txn map`)
     r.mapPerTxn = per.ms
     r.cpu.mapPerTxn = per.cpuMs
@@ -215,15 +235,18 @@ export async function measure ({ contender: name, only }, { log = console.log } 
     const per = timeIt(() => c.mapPerTxn(n), { runs: 1, warmup: 0 })
     check(c.mapSize(per.result) === n && c.mapGet(per.result, key(n - 1)) === n - 1, `${name} per-txn map (${n})`)
     r.mapPerTxnSmall = { n, ms: per.ms, cpuMs: per.cpuMs }
+    free(per.result)
     doc = one.result
   }
 
   if (c.counterPerTxn && c.counterN === undefined) {
     log(`  (b) ${NAMES[name]}: ${fmt(N)} counter increments`)
-    const cp = timeIt(() => c.counterPerTxn(), { runs: 5 })
+    const cp = timeIt(() => c.counterPerTxn(), { runs: 5, dispose: free })
     check(c.counterValue(cp.result) === N, `${name} per-txn counter = ${c.counterValue(cp.result)}`)
-    const co = timeIt(() => c.counterOneTxn())
+    free(cp.result)
+    const co = timeIt(() => c.counterOneTxn(), { dispose: free })
     check(c.counterValue(co.result) === N, `${name} one-txn counter`)
+    free(co.result)
     r.counterPerTxn = cp.ms
     r.counterOneTxn = co.ms
     r.cpu.counterPerTxn = cp.cpuMs
@@ -233,8 +256,10 @@ export async function measure ({ contender: name, only }, { log = console.log } 
     log(`  (b) ${NAMES[name]}: ${fmt(n)} counter increments`)
     const cp = timeIt(() => c.counterPerTxn(n), { runs: 1, warmup: 0 })
     check(c.counterValue(cp.result) === n, `${name} per-txn counter (${n})`)
+    free(cp.result)
     const co = timeIt(() => c.counterOneTxn(n), { runs: 1, warmup: 0 })
     check(c.counterValue(co.result) === n, `${name} one-txn counter (${n})`)
+    free(co.result)
     r.counterSmall = { n, perMs: cp.ms, oneMs: co.ms, perCpuMs: cp.cpuMs, oneCpuMs: co.cpuMs }
   }
   // `only: 'ab'` (the standalone cross-check) stops after (a) and (b)
@@ -252,16 +277,20 @@ export async function measure ({ contender: name, only }, { log = console.log } 
   log(`  (c) ${NAMES[name]}: full state encode and load`)
   const enc = timeIt(() => c.encodeState(doc))
   const state = enc.result
-  const load = timeIt(() => c.load(state))
+  const load = timeIt(() => c.load(state), { dispose: free })
   check(c.mapSize(load.result) === N, `${name} load`)
-  const loadRead = timeIt(() => c.loadAndRead(state))
-  check(c.mapGet(loadRead.result, key(777)) === 777, `${name} load+read`)
+  free(load.result)
+  const loadRead = timeIt(() => c.loadAndRead(state), { dispose: free })
+  check(c.mapGet(loadRead.result, key(777 % N)) === 777 % N, `${name} load+read`)
+  free(loadRead.result)
   r.state = { bytes: state.length, encodeMs: enc.ms, loadMs: load.ms, loadReadMs: loadRead.ms }
 
   log(`  (d) ${NAMES[name]}: sync of ${fmt(N)} keys to an empty replica`)
-  const sync = timeIt(() => { const x = c.sync(doc); if (x.from !== undefined) doc = x.from; return x }, { runs: name === 'automerge' ? 3 : 5 })
+  const sync = timeIt(() => { const x = c.sync(doc); if (x.from !== undefined) doc = x.from; return x }, { runs: name === 'automerge' ? 3 : 5, dispose: (x) => free(x.to) })
   check(c.mapSize(sync.result.to) === N && c.mapGet(sync.result.to, key(N - 1)) === N - 1, `${name} sync`)
   r.sync = { bytes: sync.result.bytes, ms: sync.ms }
+  free(sync.result.to)
+  free(doc)
   return r
 }
 

@@ -9,20 +9,24 @@ const require = createRequire(import.meta.url)
 export const gc = () => { if (typeof globalThis.gc === 'function') globalThis.gc() }
 
 /**
- * Times `fn` `runs` times (after `warmup` untimed runs) and returns the
+ * Times `fn` `runs` times (after `warmup` untimed runs; `dispose` frees the
+ * result of one run, untimed, before the next) and returns the
  * median in milliseconds (wall clock, and CPU time as cpuMs) plus the last
  * result (for verification).
  */
-export const timeIt = (fn, { runs = 5, warmup = 1, budgetMs = 20_000 } = {}) => {
+export const timeIt = (fn, { runs = 5, warmup = 1, budgetMs = 20_000, dispose } = {}) => {
   // BENCH_QUICK=1 checks the bench itself: one timed run, no warm-up
   if (process.env.BENCH_QUICK === '1') { runs = 1; warmup = 0 }
   let result
-  for (let i = 0; i < warmup; i++) result = fn()
+  // `dispose(previous)` releases a result before the next run (wasm docs hold memory until freed)
+  const next = () => { if (result !== undefined) dispose?.(result); result = undefined }
+  for (let i = 0; i < warmup; i++) { next(); result = fn() }
   const times = []
   const cpu = []
   let spent = 0
   // slow contenders get fewer (at least 3) runs so the whole bench stays short
   for (let i = 0; i < runs && (i < Math.min(3, runs) || spent < budgetMs); i++) {
+    next()
     gc()
     const c0 = process.cpuUsage()
     const t0 = performance.now()

@@ -6,7 +6,7 @@ import * as Y from 'yjs'
 
 const N = Number(process.argv[2] ?? 100_000)
 const RUNS = 3
-const time = (label, fn, check) => {
+const time = (label, key, fn, check) => {
   const ts = []
   const cpu = []
   for (let r = 0; r < RUNS; r++) {
@@ -20,17 +20,17 @@ const time = (label, fn, check) => {
   }
   ts.sort((a, b) => a - b)
   cpu.sort((a, b) => a - b)
-  console.log(JSON.stringify({ lib: 'yjs', op: label, n: N, ms: +ts[Math.floor(RUNS / 2)].toFixed(1), cpuMs: +cpu[Math.floor(RUNS / 2)].toFixed(1), runs: ts.map(t => +t.toFixed(1)) }))
+  console.log(JSON.stringify({ lib: 'yjs', op: label, key, n: N, ms: +ts[Math.floor(RUNS / 2)].toFixed(1), cpuMs: +cpu[Math.floor(RUNS / 2)].toFixed(1), runs: ts.map(t => +t.toFixed(1)) }))
 }
 
-time('map sets, one transaction each', () => {
+time('map sets, one transaction each', 'mapPerTxn', () => {
   const doc = new Y.Doc()
   const map = doc.getMap('m')
   for (let i = 0; i < N; i++) map.set('key-' + i, i)
   return doc
 }, (d) => d.getMap('m').get('key-' + (N - 1)) === N - 1)
 
-time('map sets, one transaction', () => {
+time('map sets, one transaction', 'mapOneTxn', () => {
   const doc = new Y.Doc()
   const map = doc.getMap('m')
   doc.transact(() => { for (let i = 0; i < N; i++) map.set('key-' + i, i) })
