@@ -3,9 +3,7 @@
 // Yjs; tree-shaken single imports; Loro and Automerge as JS glue + .wasm.
 // The aegis bundles are imported and exercised before their size counts.
 //
-//   node bench/size.bench.mjs [path/to/built/index.js]   (default: dist/index.js)
-//
-// or from a runner: `const { markdown, results } = await (await import('./size.bench.mjs')).run(lib)`.
+//   node bench/size.bench.mjs   (or from bench/run.mjs: `size`)
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -223,11 +221,9 @@ export async function run (_lib, { log = console.log, dist = DIST } = {}) {
   }
 }
 
-const isMain = typeof process !== 'undefined' && process.argv[1] !== undefined &&
-  import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href
-if (isMain) {
-  const target = resolve(process.argv[2] ?? DIST)
-  const lib = existsSync(target) ? await import(pathToFileURL(target).href) : undefined
-  const { markdown } = await run(lib, { log: console.error, dist: target })
-  console.log(markdown)
-}
+// sizes, not timings: every bundle is built in one fresh process
+export const title = '(f) bundle size'
+export const jobs = () => [{ contender: 'all' }]
+export const measure = (_job, { log }) => run(undefined, { log })
+export const render = (outs) => outs[0].result.markdown
+await suiteMain(import.meta.url, { jobs, measure, render })
