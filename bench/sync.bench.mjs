@@ -28,7 +28,7 @@ const fdsFor = (n) => n + 1024
 const until = async (cond, what, timeoutMs = 120_000) => {
   const end = Date.now() + timeoutMs
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`benchmark timed out waiting for ${what}`)
+    if (Date.now() > end) throw new Error(`benchmark timed out waiting for ${typeof what === 'function' ? what() : what}`)
     await new Promise(r => setTimeout(r, 1))
   }
 }
@@ -171,7 +171,7 @@ const fanOut = async (c, server, n, log) => {
     arrivals = new Array(n - 1).fill(undefined)
     const t0 = performance.now()
     c.set(writer, key, u)
-    await until(() => got === n - 1, `update ${u} delivered to ${n - 1} clients`)
+    await until(() => got === n - 1, () => `update ${u} delivered to ${n - 1} clients (${got} have it; ${clients.filter(x => !x.synced()).length} clients not synced)`)
     for (const a of arrivals) if (a !== undefined) latencies.push(a - t0)
     await new Promise(r => setTimeout(r, 100))
   }
