@@ -10,11 +10,12 @@ import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
-import { brotliCompress, brotliCompressSync, gzipSync } from 'node:zlib'
+import { brotliCompress, brotliCompressSync, gzipSync, constants as zlibConstants } from 'node:zlib'
 import { rollup } from 'rollup'
 import { nodeResolve } from '@rollup/plugin-node-resolve'
 import terser from '@rollup/plugin-terser'
 import { bytes, check, fmt, table, versionOf } from './util.mjs'
+import { QUICK, suiteMain } from './harness.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DIST = join(ROOT, 'dist/index.js')
@@ -23,7 +24,8 @@ const ENTRY = '\0size-bench-entry'
 const gz = (buf) => gzipSync(buf, { level: 9 }).length
 const br = (buf) => brotliCompressSync(buf).length // quality 11 (Node's default)
 /** Brotli off the main thread: quality 11 takes ~10 s per 3.6 MB wasm, so both run in the thread pool. */
-const brAsync = async (buf) => (await promisify(brotliCompress)(buf)).length
+// (BENCH_QUICK: quality 4, to check the bench quickly; the figure is then not the published one)
+const brAsync = async (buf) => (await promisify(brotliCompress)(buf, QUICK ? { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } } : {})).length
 
 /**
  * The entry as a virtual module, `.wasm` imports left external, and every
