@@ -35,6 +35,8 @@ export async function measure ({ contender, side }, { log = console.log } = {}) 
     const lines = out.trim().split('\n').map((l) => JSON.parse(l))
     return Object.fromEntries(lines.map((l) => [l.key, { n: l.n, ms: l.ms, cpuMs: l.cpuMs }]))
   }
+  // the bench's own repetitions (warm-up + median of 5) even in a quick run, or the ratios would compare a cold run with a median
+  process.env.BENCH_QUICK = ''
   const crdt = await import('./crdt.bench.mjs')
   const r = await crdt.measure({ contender, only: 'ab' }, { log })
   const x = {}

@@ -27,7 +27,7 @@ import { QUICK, suiteMain } from './harness.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const ENTRIES = 100
-const SYNC_ROUNDS = QUICK ? 2 : 9
+const SYNC_ROUNDS = QUICK ? 1 : 9
 const UPDATES = QUICK ? 100 : 1000
 const WARMUP_UPDATES = QUICK ? 10 : 50
 
