@@ -7,6 +7,9 @@
 // and writes the next: one update in flight at a time, so each figure is a
 // latency, not a throughput.
 //
+// Each round of each library is a job of its own (harness.mjs): a fresh Node
+// process with its own Chromium, whose pages load only that library.
+//
 //   node bench/crosstab.bench.mjs          (or: node --expose-gc bench/run.mjs crosstab)
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -16,12 +19,13 @@ import { fileURLToPath } from 'node:url'
 import { bundleForBrowser, CHROMIUM, CHROMIUM_BASE_ARGS } from './browser-bundle.mjs'
 import { chromium } from 'playwright-core'
 import { check, fmt, table, versionOf } from './util.mjs'
+import { QUICK, suiteMain } from './harness.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DIST = join(ROOT, 'dist')
-const N = 1000
-const WARMUP = 100
-const ROUNDS = 3
+const N = QUICK ? 100 : 1000
+const WARMUP = QUICK ? 10 : 100
+const ROUNDS = QUICK ? 1 : 3
 
 // see /work/shared/TOOLCHAIN.md
 const CHROMIUM_ARGS = [
@@ -163,34 +167,35 @@ const pct = (xs, p) => {
 const median = (xs) => pct(xs, 50)
 const us = (msv) => `${fmt(msv * 1000, 0)} µs`
 
-/**
- * Runs the cross-tab benchmark; returns `{ markdown, results }`.
- *
- * @param {any} _lib the built module namespace (unused: the page bundles dist/ itself)
- */
-export async function run (_lib, { log = console.log } = {}) {
+export const title = '(k) cross-tab latency over BroadcastChannel in Chromium'
+
+/** ROUNDS rounds, alternating which library goes first; each round of each library is its own process. */
+export const jobs = () => Array.from({ length: ROUNDS }, (_, round) =>
+  (round % 2 === 0 ? ['aegis', 'yjs'] : ['yjs', 'aegis']).map((contender) => ({ contender, round }))).flat()
+
+/** One round of one library: its own Chromium, two pages that load only that library. */
+export async function measure ({ contender: lib, round: r }, { log = console.log } = {}) {
   if (!existsSync(join(DIST, 'broadcast-channel.js'))) {
     log('[crosstab] dist/ is missing: building it with `npx rollup -c`')
     execFileSync('npx', ['rollup', '-c', '--silent'], { cwd: ROOT, stdio: 'ignore' })
   }
   check(existsSync(CHROMIUM), `${CHROMIUM} exists (apt-get install chromium)`)
-  const [aegis, yjs] = await Promise.all([
-    bundleForBrowser("export { Doc } from 'aegis-replication'\nexport { BroadcastChannelProvider } from 'aegis-replication/broadcast-channel'", { core: true }),
-    bundleForBrowser("export * as Y from 'yjs'\nexport * as sync from 'y-protocols/sync'\nexport * as encoding from 'lib0/encoding'\nexport * as decoding from 'lib0/decoding'")
-  ])
+  const bundle = lib === 'aegis'
+    ? await bundleForBrowser("export { Doc } from 'aegis-replication'\nexport { BroadcastChannelProvider } from 'aegis-replication/broadcast-channel'", { core: true })
+    : await bundleForBrowser("export * as Y from 'yjs'\nexport * as sync from 'y-protocols/sync'\nexport * as encoding from 'lib0/encoding'\nexport * as decoding from 'lib0/decoding'")
 
   const server = await serve({
     '/': ['text/html; charset=utf-8', HTML],
     '/page.js': ['text/javascript', PAGE_JS],
-    '/aegis.js': ['text/javascript', aegis.code],
-    '/yjs.js': ['text/javascript', yjs.code]
+    '/aegis.js': ['text/javascript', lib === 'aegis' ? bundle.code : 'export {}'],
+    '/yjs.js': ['text/javascript', lib === 'yjs' ? bundle.code : 'export {}']
   })
   const origin = `http://127.0.0.1:${server.address().port}`
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
-  const samples = { aegis: { rtt: [], oneWay: [] }, yjs: { rtt: [], oneWay: [] } }
-  const perRound = { aegis: [], yjs: [] }
   let browserVersion
   let isolated = false
+  let rtt
+  let oneWay
   try {
     browserVersion = browser.version()
     const context = await browser.newContext()
@@ -207,29 +212,34 @@ export async function run (_lib, { log = console.log } = {}) {
     const a = await newPage()
     const b = await newPage()
     isolated = await a.evaluate(() => window.bench.isolated)
-    for (let r = 0; r < ROUNDS; r++) {
-      const order = r % 2 === 0 ? ['aegis', 'yjs'] : ['yjs', 'aegis']
-      for (const lib of order) {
-        const room = `bench-${lib}-${r}`
-        await b.evaluate(([lib, room]) => window.bench.echo(lib, room), [lib, room])
-        const rtt = await a.evaluate(([lib, room, n, w]) => window.bench.drive(lib, room, n, w), [lib, room, N, WARMUP])
-        const oneWay = await b.evaluate((w) => window.bench.takeOneWay(w), WARMUP)
-        await a.evaluate(() => window.bench.close())
-        await b.evaluate(() => window.bench.close())
-        check(rtt.length === N, `${lib}: ${rtt.length} round trips`)
-        check(oneWay.length === N, `${lib}: B saw ${oneWay.length} of ${N} pings, each once, in order`)
-        samples[lib].rtt.push(...rtt)
-        samples[lib].oneWay.push(...oneWay)
-        perRound[lib].push(median(oneWay))
-        log(`[crosstab] round ${r + 1}/${ROUNDS} ${lib}: one-way p50 ${us(median(oneWay))}, p99 ${us(pct(oneWay, 99))}; round trip p50 ${us(median(rtt))}`)
-      }
-    }
+    const room = `bench-${lib}-${r}`
+    await b.evaluate(([lib, room]) => window.bench.echo(lib, room), [lib, room])
+    rtt = await a.evaluate(([lib, room, n, w]) => window.bench.drive(lib, room, n, w), [lib, room, N, WARMUP])
+    oneWay = await b.evaluate((w) => window.bench.takeOneWay(w), WARMUP)
+    await a.evaluate(() => window.bench.close())
+    await b.evaluate(() => window.bench.close())
+    check(rtt.length === N, `${lib}: ${rtt.length} round trips`)
+    check(oneWay.length === N, `${lib}: B saw ${oneWay.length} of ${N} pings, each once, in order`)
+    log(`[crosstab] round ${r + 1}/${ROUNDS} ${lib}: one-way p50 ${us(median(oneWay))}, p99 ${us(pct(oneWay, 99))}; round trip p50 ${us(median(rtt))}`)
     check(pageErrors.length === 0, `no page errors (${pageErrors.join('; ')})`)
   } finally {
     await browser.close()
     await new Promise((resolve) => server.close(resolve))
   }
+  return { rtt, oneWay, browserVersion, isolated }
+}
 
+/** The `## (k)` section from every round of both libraries. */
+export function render (outs) {
+  const samples = { aegis: { rtt: [], oneWay: [] }, yjs: { rtt: [], oneWay: [] } }
+  const perRound = { aegis: [], yjs: [] }
+  for (const { job, result } of outs) {
+    samples[job.contender].rtt.push(...result.rtt)
+    samples[job.contender].oneWay.push(...result.oneWay)
+    perRound[job.contender].push(median(result.oneWay))
+  }
+  const browserVersion = outs[0].result.browserVersion
+  const isolated = outs.every((o) => o.result.isolated)
   const stat = (xs) => ({ p50: pct(xs, 50), p99: pct(xs, 99), mean: xs.reduce((x, y) => x + y, 0) / xs.length })
   const res = {
     aegis: { oneWay: stat(samples.aegis.oneWay), rtt: stat(samples.aegis.rtt), roundMedians: perRound.aegis },
@@ -241,7 +251,7 @@ export async function run (_lib, { log = console.log } = {}) {
   const markdown = [
     `## (k) Cross-tab latency over BroadcastChannel in Chromium (${fmt(N)} small updates)`,
     '',
-    `Chromium ${browserVersion} (${CHROMIUM}), headless (playwright-core ${versionOf('playwright-core')}); two pages of one browser context, both libraries bundled by rollup for the browser and served from 127.0.0.1. Page A writes \`{ i, t }\` (aegis: \`doc.register('ping').set\`; Yjs: \`ymap.set('ping', …)\`), page B sees it on the doc's \`update\` event and writes \`pong = i\`, A sees the pong and writes the next: one update in flight at a time. One-way = B's receive time − A's send time, both \`performance.timeOrigin + performance.now()\`; round trip measured in A; ${isolated ? 'the pages are cross-origin isolated (COOP + COEP), so timers resolve to about 5 µs' : 'the pages are not cross-origin isolated: timers resolve to 100 µs'}. ${fmt(WARMUP)} warm-up pings, then ${fmt(N)} timed, in each of ${ROUNDS} rounds (libraries alternate first); percentiles over all ${fmt(N * ROUNDS)} samples; every ping seen exactly once, in order.`,
+    `Chromium ${browserVersion} (${CHROMIUM}), headless (playwright-core ${versionOf('playwright-core')}); two pages of one browser context, each library bundled by rollup for the browser and served from 127.0.0.1. Page A writes \`{ i, t }\` (aegis: \`doc.register('ping').set\`; Yjs: \`ymap.set('ping', …)\`), page B sees it on the doc's \`update\` event and writes \`pong = i\`, A sees the pong and writes the next: one update in flight at a time. One-way = B's receive time − A's send time, both \`performance.timeOrigin + performance.now()\`; round trip measured in A; ${isolated ? 'the pages are cross-origin isolated (COOP + COEP), so timers resolve to about 5 µs' : 'the pages are not cross-origin isolated: timers resolve to 100 µs'}. ${fmt(WARMUP)} warm-up pings, then ${fmt(N)} timed, in each of ${ROUNDS} rounds (libraries alternate first; each round of each library in a fresh Node process with its own Chromium whose pages load that library only); percentiles over all ${fmt(N * ROUNDS)} samples; every ping seen exactly once, in order.`,
     '',
     `- **aegis-replication** \`BroadcastChannelProvider\` (a \`PeerSync\` session with \`announceState\` on the channel \`aegis:<room>\`, binary protocol v1).`,
     `- **Yjs ${versionOf('yjs')} + y-protocols ${versionOf('y-protocols')}**: the bench page's own cross-tab sync, y-websocket's BroadcastChannel path without the socket: on connect a sync step 1 and step 2, then each update as a sync message, step 1 answered with step 2.`,
@@ -257,12 +267,7 @@ export async function run (_lib, { log = console.log } = {}) {
     '',
     `Conclusion: a small edit reaches another tab in ${us(res.aegis.oneWay.p50)} at the median (p99 ${us(res.aegis.oneWay.p99)}) with aegis-replication and ${us(res.yjs.oneWay.p50)} (p99 ${us(res.yjs.oneWay.p99)}) with Yjs + y-protocols: Yjs ÷ aegis = ${x('oneWay', 'p50')} at p50, ${x('oneWay', 'p99')} at p99. ${ratio('oneWay', 'p50') >= 1 ? 'aegis-replication is faster' : `aegis-replication is slower (Yjs takes ${fmt(ratio('oneWay', 'p50') * 100, 0)}% of its median time)`}. The browser's BroadcastChannel hop between the pages' renderer processes is most of either figure; what differs is each library's encode, apply and event work per update.`
   ].join('\n')
-  return { markdown, results: res }
+  return markdown
 }
 
-const isMain = typeof process !== 'undefined' && process.argv[1] !== undefined &&
-  import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href
-if (isMain) {
-  const { markdown } = await run(undefined, { log: console.error })
-  console.log(markdown)
-}
+await suiteMain(import.meta.url, { jobs, measure, render })

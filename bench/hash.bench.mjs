@@ -2,15 +2,16 @@
 // md5), balance and movement of our ring, a plain 150-vnode ring and
 // hashring, JumpHash, Rendezvous and xxHash throughput.
 //
-//   node bench/hash.bench.mjs [path/to/built/index.js]   (default: dist/index.js)
+// Ours and `hashring` each run in a fresh process of their own (harness.mjs).
 //
-// or from a runner: `const { markdown, results } = await (await import('./hash.bench.mjs')).run(lib)`.
+//   node --expose-gc bench/hash.bench.mjs     (or --contender aegis|hashring --json: one side, here)
 import HashRingPkg from 'hashring'
 import { check, fmt, table, versionOf } from './util.mjs'
+import { QUICK, suiteMain } from './harness.mjs'
 
 const NODES = Array.from({ length: 10 }, (_, i) => `node-${i}`)
 const NEW_NODE = 'node-10'
-const KEY_COUNT = 1_000_000
+const KEY_COUNT = QUICK ? 100_000 : 1_000_000
 const IDEAL_MOVED = 1 / 11
 /** Extra node-name sets for the mean balance figures (`set-<t>-node-<i>`). */
 const NAME_SETS = 10
@@ -21,6 +22,7 @@ const makeKeys = (n) => Array.from({ length: n }, (_, i) => `key-${i}`)
 /** Best of `rounds` timed passes of `fn(keys)` after one warm-up pass; returns ops/s. */
 const rate = (fn, keys, rounds = 3) => {
   fn(keys.slice(0, 200_000)) // warm-up: lets the JIT settle
+  if (QUICK) rounds = 1
   let best = Infinity
   for (let r = 0; r < rounds; r++) {
     const t0 = performance.now()
@@ -72,7 +74,7 @@ const peakToMean = (get, nodes, keys) => {
 }
 
 /** Peak/mean over the 10 nodes and the share of keys that move when an 11th joins. */
-const measure = (get10, get11, keys) => {
+const measureMoves = (get10, get11, keys) => {
   const load = new Map(NODES.map((n) => [n, 0]))
   let moved = 0
   let movedElsewhere = 0
@@ -95,21 +97,28 @@ const ring = (lib, nodes, vnodes = 150, options = {}) => {
   return r
 }
 
-/**
- * Runs the hashing benchmark; returns `{ markdown, results }`, `markdown`
- * being the `## (e) Hashing` section of bench/RESULTS.md.
- *
- * @param {any} lib the built module namespace (HashRing, Rendezvous, JumpHash, xxh32, xxh64Into)
- */
-export async function run (lib) {
+export const title = '(e) hashing'
+
+/** Ours, then the npm `hashring`: a process each. */
+export const jobs = () => [{ contender: 'aegis' }, { contender: 'hashring' }]
+
+/** `hashring`'s lookups/s and balance; or every figure of ours. */
+export async function measure ({ contender }) {
   const keys = makeKeys(KEY_COUNT)
   let sink = 0
+  if (contender === 'hashring') {
+    const theirs = new HashRingPkg(NODES)
+    const theirsRate = rate((ks) => { for (const k of ks) if (theirs.get(k) === 'node-0') sink++ }, keys)
+    const theirs11 = new HashRingPkg([...NODES, NEW_NODE])
+    const balance = measureMoves((k) => theirs.get(k), (k) => theirs11.get(k), keys)
+    check(balance.movedBetweenOldNodes === 0, 'a key moved between old nodes')
+    return { rate: theirsRate, balance, sink }
+  }
+  const lib = await import(new URL('../dist/index.js', import.meta.url).href)
 
   // --- lookups/s: same 10 nodes, 1e6 distinct keys
   const ours = ring(lib, NODES)
-  const theirs = new HashRingPkg(NODES)
   const oursRate = rate((ks) => { for (const k of ks) if (ours.getNode(k) === 'node-0') sink++ }, keys)
-  const theirsRate = rate((ks) => { for (const k of ks) if (theirs.get(k) === 'node-0') sink++ }, keys)
   const getNodesRate = rate((ks) => { for (const k of ks) sink += ours.getNodes(k, 3).length }, keys)
 
   // --- balance and movement on node-0..node-9 (+ node-10)
@@ -118,12 +127,10 @@ export async function run (lib) {
   const probe1x11 = ring(lib, [...NODES, NEW_NODE], 150, { probes: 1 })
   const plain10 = plainRing(lib, NODES)
   const plain11 = plainRing(lib, [...NODES, NEW_NODE])
-  const theirs11 = new HashRingPkg([...NODES, NEW_NODE])
   const balance = {
-    ours: measure((k) => ours.getNode(k), (k) => ours11.getNode(k), keys),
-    oursOneProbe: measure((k) => probe1.getNode(k), (k) => probe1x11.getNode(k), keys),
-    plain150: measure(plain10.get, plain11.get, keys),
-    hashring: measure((k) => theirs.get(k), (k) => theirs11.get(k), keys)
+    ours: measureMoves((k) => ours.getNode(k), (k) => ours11.getNode(k), keys),
+    oursOneProbe: measureMoves((k) => probe1.getNode(k), (k) => probe1x11.getNode(k), keys),
+    plain150: measureMoves(plain10.get, plain11.get, keys)
   }
   for (const b of Object.values(balance)) check(b.movedBetweenOldNodes === 0, 'a key moved between old nodes')
   check(new Set(NODES.map((n) => ours.getNode(n))).size > 1, 'ring answers vary')
@@ -161,27 +168,26 @@ export async function run (lib) {
   const xxh32Rate = rate((ks) => { for (const k of ks) sink ^= lib.xxh32(k) }, keys)
   const out = new Uint32Array(2)
   const xxh64Rate = rate((ks) => { for (const k of ks) sink ^= lib.xxh64Into(k, out)[1] }, keys)
+  return { oursRate, getNodesRate, balance, overSets, jumpStringRate, jumpIntRate, hrwRate, hrwWeightedRate, xxh32Rate, xxh64Rate, sink }
+}
 
-  const results = {
-    lookupsPerSec: { ours: oursRate, hashring: theirsRate, ratio: oursRate / theirsRate, oursGetNodes3: getNodesRate },
-    balance,
-    overNameSets: overSets,
-    jumpHashPerSec: { stringKeys: jumpStringRate, integerKeys: jumpIntRate },
-    rendezvousPerSec: { equalWeights: hrwRate, weighted: hrwWeightedRate },
-    hashPerSec: { xxh32: xxh32Rate, xxh64: xxh64Rate },
-    sink
-  }
-
+/** The `## (e) Hashing` section. */
+export function render (outs) {
+  const ourSide = outs.find((o) => o.job.contender === 'aegis').result
+  const theirSide = outs.find((o) => o.job.contender === 'hashring').result
+  const { oursRate, getNodesRate, overSets, jumpStringRate, jumpIntRate, hrwRate, hrwWeightedRate, xxh32Rate, xxh64Rate } = ourSide
+  const theirsRate = theirSide.rate
+  const balance = { ...ourSide.balance, hashring: theirSide.balance }
   const ops = (x) => `${fmt(x / 1e6, 2)} M`
   const row = (label, b, sets) => [label, fmt(b.peakToMean, 3),
     sets === undefined ? '—' : `${fmt(sets.peakToMean.mean, 3)} / ${fmt(sets.peakToMean.worst, 3)}`,
     `${fmt(b.moved * 100, 2)} %`, `${fmt(b.movedRatioToIdeal, 2)}×`,
     sets?.movedRatioToIdeal === undefined ? '—' : `${fmt(sets.movedRatioToIdeal.mean, 2)}× / ${fmt(sets.movedRatioToIdeal.worst, 2)}×`,
     fmt(b.movedBetweenOldNodes)]
-  const markdown = [
+  return [
     '## (e) Hashing',
     '',
-    `10 nodes \`node-0\`…\`node-9\`, ${fmt(KEY_COUNT)} distinct keys \`key-<i>\`; ops/s is the best of 3 passes after a warm-up. \`hashring\` ${versionOf('hashring')} is the npm ketama ring (md5, 160 points per node, LRU cache that distinct keys miss).`,
+    `10 nodes \`node-0\`…\`node-9\`, ${fmt(KEY_COUNT)} distinct keys \`key-<i>\`; ops/s is the best of 3 passes after a warm-up. Ours and \`hashring\` each run in a fresh process. \`hashring\` ${versionOf('hashring')} is the npm ketama ring (md5, 160 points per node, LRU cache that distinct keys miss).`,
     '',
     table(['', 'lookups/s', 'vs hashring'], [
       ['`HashRing.getNode` (ours)', ops(oursRate), `${fmt(oursRate / theirsRate, 1)}×`],
@@ -207,15 +213,6 @@ export async function run (lib) {
       ['`xxh64Into(key, out)`', ops(xxh64Rate)]
     ])
   ].join('\n')
-  return { markdown, results }
 }
 
-const isMain = typeof process !== 'undefined' && process.argv[1] !== undefined &&
-  import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href
-if (isMain) {
-  const { resolve } = await import('node:path')
-  const { pathToFileURL } = await import('node:url')
-  const target = resolve(process.argv[2] ?? new URL('../dist/index.js', import.meta.url).pathname)
-  const { markdown } = await run(await import(pathToFileURL(target).href))
-  console.log(markdown)
-}
+await suiteMain(import.meta.url, { jobs, measure, render })

@@ -3,9 +3,10 @@
 // and y-indexeddb. Both are bundled by rollup for the browser, served from
 // 127.0.0.1 and run in headless Debian Chromium through playwright-core.
 //
-//   node bench/idb.bench.mjs [path/to/built/index.js]   (default: dist/index.js)
+// Each round of each library is a job of its own (harness.mjs): a fresh Node
+// process with its own Chromium, whose page loads only that library.
 //
-// or from a runner: `const { markdown, results } = await (await import('./idb.bench.mjs')).run(lib)`.
+//   node bench/idb.bench.mjs      (or --contender aegis|yjs --job '{"contender":"yjs","round":0}' --json)
 import { execFileSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
@@ -14,12 +15,13 @@ import { fileURLToPath } from 'node:url'
 import { bundleForBrowser, CHROMIUM, CHROMIUM_BASE_ARGS } from './browser-bundle.mjs'
 import { chromium } from 'playwright-core'
 import { check, fmt, ms, table, versionOf } from './util.mjs'
+import { QUICK, suiteMain } from './harness.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DIST = join(ROOT, 'dist/index.js')
 const DIST_IDB = join(ROOT, 'dist/indexeddb.js')
-const N = 10_000
-const ROUNDS = 3
+const N = QUICK ? 1_000 : 10_000 // more than compactAfter: 500, so loads compact
+const ROUNDS = QUICK ? 1 : 3
 
 // see /work/shared/TOOLCHAIN.md; --expose-gc lets the page collect garbage before each timed load
 const CHROMIUM_ARGS = [
@@ -190,34 +192,34 @@ const serve = (files) => new Promise((resolve, reject) => {
   server.listen(0, '127.0.0.1', () => resolve(server))
 })
 
-/**
- * Runs the IndexedDB benchmark; returns `{ markdown, results }`, `markdown`
- * being the `## (i) IndexedDB load in Chromium (10,000 stored updates)` section.
- *
- * @param {any} _lib the built module namespace (unused: the page bundles dist/ itself)
- * @param {{ log?: (...a: any[]) => void }} [options]
- */
-export async function run (_lib, { log = console.log } = {}) {
+export const title = '(i) IndexedDB load in Chromium'
+
+/** ROUNDS rounds, alternating which library goes first; each round of each library is its own process. */
+export const jobs = () => Array.from({ length: ROUNDS }, (_, round) =>
+  (round % 2 === 0 ? ['aegis', 'yjs'] : ['yjs', 'aegis']).map((contender) => ({ contender, round }))).flat()
+
+/** One round of one library, in its own Chromium whose page loads only that library. */
+export async function measure ({ contender: who, round: r }, { log = console.log } = {}) {
   if (!existsSync(DIST) || !existsSync(DIST_IDB)) {
     log('[idb] dist/ is missing: building it with `npx rollup -c`')
     execFileSync('npx', ['rollup', '-c', '--silent'], { cwd: ROOT, stdio: 'ignore' })
   }
   check(existsSync(CHROMIUM), `${CHROMIUM} exists (apt-get install chromium)`)
 
-  const [aegis, yjs] = await Promise.all([
-    bundleForBrowser(`export { Doc } from ${JSON.stringify(DIST)}\nexport { IndexedDBPersistence } from ${JSON.stringify(DIST_IDB)}`, { core: true }),
-    bundleForBrowser("export * as Y from 'yjs'\nexport { IndexeddbPersistence, storeState } from 'y-indexeddb'")
-  ])
+  // the other library's module is empty: this page loads one library only
+  const lib = who === 'aegis'
+    ? await bundleForBrowser(`export { Doc } from ${JSON.stringify(DIST)}\nexport { IndexedDBPersistence } from ${JSON.stringify(DIST_IDB)}`, { core: true })
+    : await bundleForBrowser("export * as Y from 'yjs'\nexport { IndexeddbPersistence, storeState } from 'y-indexeddb'")
 
   const server = await serve({
     '/': ['text/html; charset=utf-8', HTML],
     '/page.js': ['text/javascript', PAGE_JS],
-    '/aegis.js': ['text/javascript', aegis.code],
-    '/yjs.js': ['text/javascript', yjs.code]
+    '/aegis.js': ['text/javascript', who === 'aegis' ? lib.code : 'export {}'],
+    '/yjs.js': ['text/javascript', who === 'yjs' ? lib.code : 'export {}']
   })
   const origin = `http://127.0.0.1:${server.address().port}`
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, headless: true })
-  let rounds
+  let x
   let hasGc
   let browserVersion
   try {
@@ -232,40 +234,33 @@ export async function run (_lib, { log = console.log } = {}) {
     await page.waitForFunction(() => window.bench !== undefined, null, { timeout: 15_000 })
       .catch((e) => { throw new Error(`the bench page did not start: ${pageErrors.join('; ') || e.message}`) })
     hasGc = await page.evaluate(() => window.bench.hasGc)
-    rounds = []
-    for (let r = 0; r < ROUNDS; r++) {
-      // alternate which library goes first
-      const order = r % 2 === 0 ? ['aegis', 'yjs'] : ['yjs', 'aegis']
-      const round = {}
-      for (const who of order) {
-        round[who] = await page.evaluate(([fn, i]) => window.bench[fn](i), [who === 'aegis' ? 'aegisRound' : 'yRound', r])
-      }
-      log(`[idb] round ${r + 1}/${ROUNDS}: aegis ${ms(round.aegis.before.ms)} → ${ms(round.aegis.after.ms)}, y-indexeddb ${ms(round.yjs.before.ms)} → ${ms(round.yjs.after.ms)}`)
-      rounds.push(round)
-    }
+    x = await page.evaluate(([fn, i]) => window.bench[fn](i), [who === 'aegis' ? 'aegisRound' : 'yRound', r])
+    log(`[idb] round ${r + 1}/${ROUNDS}, ${who}: ${ms(x.before.ms)} → ${ms(x.after.ms)}`)
     check(pageErrors.length === 0, `no page errors (${pageErrors.join('; ')})`)
   } finally {
     await browser.close()
     await new Promise((resolve) => server.close(resolve))
   }
 
-  // --- verification: every load holds all 10,000 values
+  // --- verification: every load holds all N values
   const SUM = N * (N - 1) / 2
-  for (const [i, round] of rounds.entries()) {
-    for (const who of ['aegis', 'yjs']) {
-      const x = round[who]
-      const what = `round ${i + 1}, ${who}`
-      check(x.errors.length === 0, `${what}: no persistence errors (${x.errors.join('; ')})`)
-      check(x.stored >= N, `${what}: ${fmt(x.stored)} records stored (≥ ${fmt(N)})`)
-      for (const phase of ['before', 'after']) {
-        const l = x[phase]
-        check(l.size === N && l.sum === SUM && l.last === N - 1, `${what}, ${phase} compaction: loaded ${l.size} values, sum ${l.sum}, last ${l.last}`)
-      }
-      check(x.compacted < 10, `${what}: compacted to ${x.compacted} records`)
-      check(x.raw.records === x.afterFirstLoad, `${what}: raw getAll read ${x.raw.records} records`)
-    }
+  const what = `round ${r + 1}, ${who}`
+  check(x.errors.length === 0, `${what}: no persistence errors (${x.errors.join('; ')})`)
+  check(x.stored >= N, `${what}: ${fmt(x.stored)} records stored (≥ ${fmt(N)})`)
+  for (const phase of ['before', 'after']) {
+    const l = x[phase]
+    check(l.size === N && l.sum === SUM && l.last === N - 1, `${what}, ${phase} compaction: loaded ${l.size} values, sum ${l.sum}, last ${l.last}`)
   }
+  check(x.compacted < 10, `${what}: compacted to ${x.compacted} records`)
+  check(x.raw.records === x.afterFirstLoad, `${what}: raw getAll read ${x.raw.records} records`)
+  return { ...x, hasGc, browserVersion }
+}
 
+/** The `## (i)` section from every round of both libraries. */
+export function render (outs) {
+  const rounds = Array.from({ length: ROUNDS }, (_, r) => Object.fromEntries(outs.filter((o) => o.job.round === r).map((o) => [o.job.contender, o.result])))
+  const hasGc = outs.every((o) => o.result.hasGc)
+  const browserVersion = outs[0].result.browserVersion
   const summarize = (who) => {
     const xs = rounds.map((r) => r[who])
     const pick = (f) => xs.map(f)
@@ -286,16 +281,15 @@ export async function run (_lib, { log = console.log } = {}) {
   }
   const a = summarize('aegis')
   const y = summarize('yjs')
-  const results = { n: N, rounds: ROUNDS, aegis: a, yIndexeddb: y, ratio: { before: y.before.ms / a.before.ms, after: y.after.ms / a.after.ms } }
 
   const yCompactsOnLoad = y.records.afterFirstLoad < y.records.stored
   const cell = (s) => `${ms(s.ms)} (${fmt(s.min, 1)}–${fmt(s.max, 1)})`
   const overlap = (p, q) => p.min <= q.max && q.min <= p.max
   const x = (ours, theirs) => `${fmt(theirs / ours, 2)}×`
   const markdown = [
-    '## (i) IndexedDB load in Chromium (10,000 stored updates)',
+    `## (i) IndexedDB load in Chromium (${fmt(N)} stored updates)`,
     '',
-    `Chromium ${browserVersion} (${CHROMIUM}), headless (playwright-core ${versionOf('playwright-core')}); both libraries bundled by rollup for the browser and served from 127.0.0.1. Each round writes ${fmt(N)} \`map.set('key-' + i, i)\` updates, each its own transaction (one stored record each), into a fresh database, then times, in a fresh doc, constructing the persistence → \`await whenSynced\` → reading all ${fmt(N)} values (size, sum and last value checked). "Before compaction" loads the ${fmt(N)} records; then the records are compacted and the load is timed again. Median of ${ROUNDS} rounds (min–max), garbage collected before each timed load${hasGc ? '' : ' (gc unavailable: not collected)'}.`,
+    `Chromium ${browserVersion} (${CHROMIUM}), headless (playwright-core ${versionOf('playwright-core')}); both libraries bundled by rollup for the browser and served from 127.0.0.1. Each round writes ${fmt(N)} \`map.set('key-' + i, i)\` updates, each its own transaction (one stored record each), into a fresh database, then times, in a fresh doc, constructing the persistence → \`await whenSynced\` → reading all ${fmt(N)} values (size, sum and last value checked). "Before compaction" loads the ${fmt(N)} records; then the records are compacted and the load is timed again. Median of ${ROUNDS} rounds (min–max), libraries alternating, each round of each library in a fresh Node process with its own Chromium whose page loads that library only; garbage collected before each timed load${hasGc ? '' : ' (gc unavailable: not collected)'}.`,
     '',
     `- **aegis-replication** \`IndexedDBPersistence\`, written with \`compactAfter: 1e9\` and \`await flush()\`; compaction by opening it once with \`compactAfter: 500\` (a load finding more records compacts right after \`whenSynced\`; \`flush()\` waits for it). Changes made in one task share one IndexedDB transaction (one record each).`,
     `- **y-indexeddb ${versionOf('y-indexeddb')}** (Yjs ${versionOf('yjs')}): one IndexedDB transaction per update; past ${500} records it compacts 1 s after the last update (debounced), so the writer is destroyed right after the writes (which cancels that timer; the queued writes still commit). Its stored count includes the one record its own first load adds (the new doc's empty state). Its load ${yCompactsOnLoad ? 'compacted the records itself' : `does **not** compact (it adds one more such record: ${fmt(y.records.stored)} → ${fmt(y.records.afterFirstLoad)} records); only the debounced timer after a later update does`}, so compaction was run as that timer runs it: \`storeState(persistence, false)\` on a fresh load.`,
@@ -309,16 +303,7 @@ export async function run (_lib, { log = console.log } = {}) {
     '',
     `Conclusion: loading a doc from ${fmt(N)} stored updates takes ${ms(a.before.ms)} with aegis-replication and ${ms(y.before.ms)} with y-indexeddb (y-indexeddb ÷ aegis = ${x(a.before.ms, y.before.ms)}${overlap(a.before, y.before) ? ', within the spread of the rounds' : ''}); after compaction ${ms(a.after.ms)} against ${ms(y.after.ms)} (${x(a.after.ms, y.after.ms)}${overlap(a.after, y.after) ? ', within the spread of the rounds' : ''}).`
   ].join('\n')
-  return { markdown, results }
+  return markdown
 }
 
-const isMain = typeof process !== 'undefined' && process.argv[1] !== undefined &&
-  import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href
-if (isMain) {
-  const { resolve } = await import('node:path')
-  const { pathToFileURL } = await import('node:url')
-  const target = resolve(process.argv[2] ?? new URL('../dist/index.js', import.meta.url).pathname)
-  const lib = existsSync(target) ? await import(pathToFileURL(target).href) : undefined
-  const { markdown } = await run(lib, { log: console.error })
-  console.log(markdown)
-}
+await suiteMain(import.meta.url, { jobs, measure, render })

@@ -10,13 +10,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { WebSocket } from 'ws'
 import { check, fmt, ms, table } from './util.mjs'
+import { QUICK, suiteMain } from './harness.mjs'
 
 const root = fileURLToPath(new URL('..', import.meta.url))
 const BIN = join(root, 'bin/aegis-hub.mjs')
 const CLIENTS = 64
-const PER_CLIENT = 100
-const SIM_TRIALS = 100
-const REAL_TRIALS = 10
+const PER_CLIENT = QUICK ? 10 : 100
+const SIM_TRIALS = QUICK ? 10 : 100
+const REAL_TRIALS = QUICK ? 2 : 10
 const TIMING = { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 50 }
 
 const percentile = (xs, p) => {
@@ -246,3 +247,10 @@ export async function run (lib, { log = console.log } = {}) {
   ].join('\n')
   return { markdown }
 }
+
+// one contender (ours): the whole suite in one fresh process
+export const title = '(l) Raft: commits, reads, failover'
+export const jobs = () => [{ contender: 'aegis' }]
+export const measure = (_job, { log }) => run(undefined, { log })
+export const render = (outs) => outs[0].result.markdown
+await suiteMain(import.meta.url, { jobs, measure, render })

@@ -3,20 +3,19 @@
 // Yjs; tree-shaken single imports; Loro and Automerge as JS glue + .wasm.
 // The aegis bundles are imported and exercised before their size counts.
 //
-//   node bench/size.bench.mjs [path/to/built/index.js]   (default: dist/index.js)
-//
-// or from a runner: `const { markdown, results } = await (await import('./size.bench.mjs')).run(lib)`.
+//   node bench/size.bench.mjs   (or from bench/run.mjs: `size`)
 import { execFileSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { promisify } from 'node:util'
-import { brotliCompress, brotliCompressSync, gzipSync } from 'node:zlib'
+import { brotliCompress, brotliCompressSync, gzipSync, constants as zlibConstants } from 'node:zlib'
 import { rollup } from 'rollup'
 import { nodeResolve } from '@rollup/plugin-node-resolve'
 import terser from '@rollup/plugin-terser'
 import { bytes, check, fmt, table, versionOf } from './util.mjs'
+import { QUICK, suiteMain } from './harness.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const DIST = join(ROOT, 'dist/index.js')
@@ -25,7 +24,8 @@ const ENTRY = '\0size-bench-entry'
 const gz = (buf) => gzipSync(buf, { level: 9 }).length
 const br = (buf) => brotliCompressSync(buf).length // quality 11 (Node's default)
 /** Brotli off the main thread: quality 11 takes ~10 s per 3.6 MB wasm, so both run in the thread pool. */
-const brAsync = async (buf) => (await promisify(brotliCompress)(buf)).length
+// (BENCH_QUICK: quality 4, to check the bench quickly; the figure is then not the published one)
+const brAsync = async (buf) => (await promisify(brotliCompress)(buf, QUICK ? { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 4 } } : {})).length
 
 /**
  * The entry as a virtual module, `.wasm` imports left external, and every
@@ -223,11 +223,9 @@ export async function run (_lib, { log = console.log, dist = DIST } = {}) {
   }
 }
 
-const isMain = typeof process !== 'undefined' && process.argv[1] !== undefined &&
-  import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href
-if (isMain) {
-  const target = resolve(process.argv[2] ?? DIST)
-  const lib = existsSync(target) ? await import(pathToFileURL(target).href) : undefined
-  const { markdown } = await run(lib, { log: console.error, dist: target })
-  console.log(markdown)
-}
+// sizes, not timings: every bundle is built in one fresh process
+export const title = '(f) bundle size'
+export const jobs = () => [{ contender: 'all' }]
+export const measure = (_job, { log }) => run(undefined, { log })
+export const render = (outs) => outs[0].result.markdown
+await suiteMain(import.meta.url, { jobs, measure, render })

@@ -1,27 +1,34 @@
 // Sync through a hub on loopback (issue #3): aegis-replication's hub and
 // WebSocketProvider against y-websocket's server (@y/websocket-server) and
 // WebsocketProvider. Each server runs in its own process (forked with
-// --expose-gc, so its memory can be read); the clients run here.
+// --expose-gc, so its memory can be read); the clients of each scenario run
+// in a fresh process of their own (one job of harness.mjs), which forks the
+// scenario's fresh server.
 //
-//   node --expose-gc bench/sync.bench.mjs
+//   node --expose-gc bench/sync.bench.mjs                       (all jobs, a process each)
+//   node --expose-gc bench/sync.bench.mjs --contender yjs --job '{"contender":"yjs","scenario":"h","n":200,"run":0}' --json
 import { fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
 import { WebsocketProvider } from 'y-websocket'
 import { check, fmt, ms, bytes, table, versionOf } from './util.mjs'
+import { QUICK, suiteMain } from './harness.mjs'
 
-const KEYS = 10_000
-const SYNC_WARMUP = 5
-const SYNC_RUNS = 10
-const FANOUT = [200, 1000]
-const UPDATES_PER_FANOUT = 20
-const FANOUT_RUNS = 3
+const KEYS = QUICK ? 1_000 : 10_000
+const SYNC_WARMUP = QUICK ? 1 : 5
+const SYNC_RUNS = QUICK ? 2 : 10
+const FANOUT = QUICK ? [20, 100] : [200, 1000, 5000]
+const UPDATES_PER_FANOUT = QUICK ? 5 : 20
+/** Runs per fan-out size: the largest runs once (it takes minutes and one machine's file descriptors). */
+const fanoutRuns = (n) => n === FANOUT[FANOUT.length - 1] ? 1 : (QUICK ? 1 : 3)
+/** Open files a fan-out job's process (and the server it forks) needs: a socket per client, plus slack. */
+const fdsFor = (n) => n + 1024
 
 const until = async (cond, what, timeoutMs = 120_000) => {
   const end = Date.now() + timeoutMs
   while (!cond()) {
-    if (Date.now() > end) throw new Error(`benchmark timed out waiting for ${what}`)
+    if (Date.now() > end) throw new Error(`benchmark timed out waiting for ${typeof what === 'function' ? what() : what}`)
     await new Promise(r => setTimeout(r, 1))
   }
 }
@@ -117,7 +124,7 @@ const freshSync = async (c, server, log) => {
     const reader = c.connect(url, room, `reader-${r}`)
     await until(() => reader.synced() && c.size(reader) === KEYS, 'fresh reader synced')
     if (r >= SYNC_WARMUP) times.push(performance.now() - t0)
-    check(c.get(reader, 'key-9999') === 9999, 'fresh reader has the last key')
+    check(c.get(reader, `key-${KEYS - 1}`) === KEYS - 1, 'fresh reader has the last key')
     wire = { in: counter.in, out: counter.out }
     reader.destroy()
     c.WS = undefined
@@ -150,17 +157,21 @@ const fanOut = async (c, server, n, log) => {
   const after = await server.mem()
   const latencies = []
   const writer = clients[0]
+  // one listener per client, registered once, watching the current key (a
+  // listener added per update would leave each client running 20 by the end)
+  let key
+  let got = 0
+  let arrivals = []
+  clients.slice(1).forEach((x, i) => c.onChange(x, () => {
+    if (key !== undefined && arrivals[i] === undefined && c.get(x, key) !== undefined) { arrivals[i] = performance.now(); got++ }
+  }))
   for (let u = 0; u < UPDATES_PER_FANOUT; u++) {
-    const key = `tick-${u}`
-    let got = 0
-    const arrivals = new Array(n).fill(undefined)
-    const listeners = clients.slice(1).map((x, i) => () => {
-      if (arrivals[i] === undefined && c.get(x, key) !== undefined) { arrivals[i] = performance.now(); got++ }
-    })
-    clients.slice(1).forEach((x, i) => c.onChange(x, listeners[i]))
+    key = `tick-${u}`
+    got = 0
+    arrivals = new Array(n - 1).fill(undefined)
     const t0 = performance.now()
     c.set(writer, key, u)
-    await until(() => got === n - 1, `update ${u} delivered to ${n - 1} clients`)
+    await until(() => got === n - 1, () => `update ${u} delivered to ${n - 1} clients (${got} have it; ${clients.filter(x => !x.synced()).length} clients not synced)`)
     for (const a of arrivals) if (a !== undefined) latencies.push(a - t0)
     await new Promise(r => setTimeout(r, 100))
   }
@@ -172,40 +183,60 @@ const fanOut = async (c, server, n, log) => {
   return { p50: percentile(latencies, 0.5), p99: percentile(latencies, 0.99), heapPerClient, rssPerClient }
 }
 
-/** Runs (g) and (h); returns `{ markdown, results }`. */
-export async function run (lib, { log = console.log } = {}) {
+const ORDER = ['aegis', 'yjs']
+export const title = '(g)–(h) sync through a hub'
+
+/**
+ * (g): one job per contender. (h): per client count, `fanoutRuns(n)` runs
+ * alternating between the contenders; each job is a fresh client process with
+ * a fresh server process.
+ */
+export const jobs = () => [
+  ...ORDER.map((contender) => ({ contender, scenario: 'g' })),
+  ...FANOUT.flatMap((n) => Array.from({ length: fanoutRuns(n) }, (_, run) =>
+    ORDER.map((contender) => ({ contender, scenario: 'h', n, run }))).flat())
+]
+
+/** A fan-out job needs a socket per client in this process and in the server it forks. */
+export const limits = (job) => job.scenario === 'h' ? { fds: fdsFor(job.n) } : undefined
+
+/** Runs one (g) or (h) job in this process, against a fresh server process. */
+export async function measure (job, { log = console.log } = {}) {
+  const lib = await import(new URL('../dist/index.js', import.meta.url).href)
   const ws = await import(new URL('../dist/websocket.js', import.meta.url).href)
-  const cs = contenders(lib, ws)
-  const results = { sync: {}, fanout: {} }
-  // a fresh server process per scenario, so memory growth is the scenario's own
-  const withServer = async (c, f) => {
-    const server = await startServer(c.server)
-    try { return await f(server) } finally { await server.stop() }
-  }
-  for (const [name, c] of Object.entries(cs)) {
-    log(`  (g) ${NAMES[name]}: fresh client, ${fmt(KEYS)} keys`)
-    results.sync[name] = await withServer(c, server => freshSync(c, server, log))
-  }
-  // fan-out runs alternate between contenders, FANOUT_RUNS times each; medians count
-  for (const n of FANOUT) {
-    const runs = {}
-    for (let r = 0; r < FANOUT_RUNS; r++) {
-      for (const [name, c] of Object.entries(cs)) {
-        log(`  (h) ${NAMES[name]}: ${fmt(n)} clients, ${UPDATES_PER_FANOUT} updates, run ${r + 1}/${FANOUT_RUNS}`)
-        ;(runs[name] ??= []).push(await withServer(c, server => fanOut(c, server, n, log)))
-      }
+  const c = contenders(lib, ws)[job.contender]
+  const server = await startServer(c.server)
+  try {
+    if (job.scenario === 'g') {
+      log(`  (g) ${NAMES[job.contender]}: fresh client, ${fmt(KEYS)} keys`)
+      return await freshSync(c, server, log)
     }
-    for (const [name, rs] of Object.entries(runs)) {
-      results.fanout[`${name}-${n}`] = Object.fromEntries(Object.keys(rs[0]).map(k => [k, percentile(rs.map(x => x[k]), 0.5)]))
-    }
+    log(`  (h) ${NAMES[job.contender]}: ${fmt(job.n)} clients, ${UPDATES_PER_FANOUT} updates, run ${job.run + 1}/${fanoutRuns(job.n)}`)
+    return await fanOut(c, server, job.n, log)
+  } finally {
+    await server.stop()
   }
+}
+
+/** The (g) and (h) sections. */
+export function render (outs) {
+  const results = { sync: {}, fanout: {}, skipped: {} }
+  for (const { job, result } of outs) {
+    if (job.scenario === 'g') results.sync[job.contender] = result
+    else if (result?.skipped) results.skipped[job.n] = result.skipped
+    else (results.fanout[`${job.contender}-${job.n}`] ??= []).push(result)
+  }
+  for (const [k, rs] of Object.entries(results.fanout)) {
+    results.fanout[k] = Object.fromEntries(Object.keys(rs[0]).map(x => [x, percentile(rs.map(r => r[x]), 0.5)]))
+  }
+  const ran = FANOUT.filter(n => ORDER.every(name => results.fanout[`${name}-${n}`] !== undefined))
   const s = results.sync
   const f = results.fanout
   const ratio = (ours, theirs) => `${fmt(theirs / ours, 2)}×`
-  const markdown = [
-    '## (g) A fresh client syncs a 10,000-key room through a hub on loopback',
+  return [
+    `## (g) A fresh client syncs a ${fmt(KEYS)}-key room through a hub on loopback`,
     '',
-    `The room was written by another client (10,000 map sets, one transaction each). Time from creating the provider to "synced" with every key readable, median of ${SYNC_RUNS} fresh clients after ${SYNC_WARMUP} warm-up ones; bytes counted on the client's socket. The aegis hub stores rooms in its fsynced write-ahead log; @y/websocket-server keeps them in memory only.`,
+    `The room was written by another client (${fmt(KEYS)} map sets, one transaction each). Time from creating the provider to "synced" with every key readable, median of ${SYNC_RUNS} fresh clients after ${SYNC_WARMUP} warm-up ones; bytes counted on the client's socket. The aegis hub stores rooms in its fsynced write-ahead log; @y/websocket-server keeps them in memory only.`,
     '',
     table(['', 'time', 'bytes received', 'bytes sent', 'time vs aegis'], Object.entries(s).map(([n, r]) =>
       [NAMES[n], ms(r.ms), bytes(r.bytesIn), bytes(r.bytesOut), n === 'aegis' ? '1×' : ratio(s.aegis.ms, r.ms)])),
@@ -214,29 +245,23 @@ export async function run (lib, { log = console.log } = {}) {
     '',
     '## (h) Fan-out: one room, many WebSocket clients, one update at a time',
     '',
-    `All clients run in the bench process (one event loop), each on its own socket; the server runs in its own process. Each scenario runs ${FANOUT_RUNS} times, alternating between the contenders, each on a fresh server process; the table shows the median of the runs. One client writes a key ${UPDATES_PER_FANOUT} times; latency = from the write to the moment each other client can read it (p50/p99 over every delivery). Memory per client = growth of the server's heap + external memory (after GC) from before the clients joined to after, divided by the number of clients; before that baseline, two clients warm the server up on another room (as a running server has served rooms before).`,
+    `All clients of a run are in one fresh Node process (one event loop), each on its own socket; the server runs in a fresh process of its own. ${FANOUT.slice(0, -1).map(n => fmt(n)).join(' and ')} clients: ${fanoutRuns(FANOUT[0])} run${fanoutRuns(FANOUT[0]) === 1 ? '' : 's'} each, alternating between the contenders; ${fmt(FANOUT[FANOUT.length - 1])} clients: ${fanoutRuns(FANOUT[FANOUT.length - 1])} run each (fresh client and server processes every run; the hub's per-IP and total connection limits are lifted); the table shows the median of the runs. One client writes a key ${UPDATES_PER_FANOUT} times; latency = from the write to the moment each other client can read it (p50/p99 over every delivery). Memory per client = growth of the server's heap + external memory (after GC) from before the clients joined to after, divided by the number of clients; before that baseline, two clients warm the server up on another room (as a running server has served rooms before).`,
     '',
-    table(['', 'clients', 'p50', 'p99', 'server heap / client', 'server RSS / client'], FANOUT.flatMap(n => Object.keys(s).map(name => {
+    table(['', 'clients', 'p50', 'p99', 'server heap / client', 'server RSS / client'], ran.flatMap(n => ORDER.map(name => {
       const r = f[`${name}-${n}`]
       return [NAMES[name], fmt(n), ms(r.p50), ms(r.p99), bytes(Math.round(r.heapPerClient)), bytes(Math.round(r.rssPerClient))]
     }))),
     '',
     (() => {
       // memory per additional client, from the smallest to the largest run (fixed costs cancel out)
-      const [lo, hi] = [FANOUT[0], FANOUT[FANOUT.length - 1]]
+      const [lo, hi] = [ran[0], ran[ran.length - 1]]
       const marginal = (name) => (f[`${name}-${hi}`].heapPerClient * hi - f[`${name}-${lo}`].heapPerClient * lo) / (hi - lo)
       return `Server heap per additional client (${fmt(lo)} → ${fmt(hi)} clients): aegis ${bytes(Math.round(marginal('aegis')))}, Yjs ${bytes(Math.round(marginal('yjs')))}.`
     })(),
     '',
-    FANOUT.map(n => `${fmt(n)} clients: p99 is ${ratio(f[`aegis-${n}`].p99, f[`yjs-${n}`].p99)} lower than Yjs's (Yjs ÷ aegis); server heap per client ${ratio(f[`aegis-${n}`].heapPerClient, f[`yjs-${n}`].heapPerClient)} (Yjs ÷ aegis, below 1× means aegis uses more).`).join(' ')
+    ...Object.entries(results.skipped).map(([n, why]) => `${fmt(Number(n))} clients: not run (${why}).\n`),
+    ran.map(n => `${fmt(n)} clients: p99 is ${ratio(f[`aegis-${n}`].p99, f[`yjs-${n}`].p99)} lower than Yjs's (Yjs ÷ aegis); server heap per client ${ratio(f[`aegis-${n}`].heapPerClient, f[`yjs-${n}`].heapPerClient)} (Yjs ÷ aegis, below 1× means aegis uses more).`).join(' ')
   ].join('\n')
-  return { markdown, results }
 }
 
-const isMain = process.argv[1] !== undefined && import.meta.url === (await import('node:url')).pathToFileURL(process.argv[1]).href
-if (isMain) {
-  const lib = await import(new URL('../dist/index.js', import.meta.url).href)
-  const { markdown } = await run(lib)
-  console.log(markdown)
-  process.exit(0)
-}
+await suiteMain(import.meta.url, { jobs, measure, render, limits })

@@ -9,25 +9,38 @@ const require = createRequire(import.meta.url)
 export const gc = () => { if (typeof globalThis.gc === 'function') globalThis.gc() }
 
 /**
- * Times `fn` `runs` times (after `warmup` untimed runs) and returns the
- * median in milliseconds plus the last result (for verification).
+ * Times `fn` `runs` times (after `warmup` untimed runs; `dispose` frees the
+ * result of one run, untimed, before the next) and returns the
+ * median in milliseconds (wall clock, and CPU time as cpuMs) plus the last
+ * result (for verification).
  */
-export const timeIt = (fn, { runs = 5, warmup = 1, budgetMs = 20_000 } = {}) => {
+export const timeIt = (fn, { runs = 5, warmup = 1, budgetMs = 20_000, dispose } = {}) => {
+  // BENCH_QUICK=1 checks the bench itself: one timed run, no warm-up
+  if (process.env.BENCH_QUICK === '1') { runs = 1; warmup = 0 }
   let result
-  for (let i = 0; i < warmup; i++) result = fn()
+  // `dispose(previous)` releases a result before the next run (wasm docs hold memory until freed)
+  const next = () => { if (result !== undefined) dispose?.(result); result = undefined }
+  for (let i = 0; i < warmup; i++) { next(); result = fn() }
   const times = []
+  const cpu = []
   let spent = 0
   // slow contenders get fewer (at least 3) runs so the whole bench stays short
-  for (let i = 0; i < runs && (i < 3 || spent < budgetMs); i++) {
+  for (let i = 0; i < runs && (i < Math.min(3, runs) || spent < budgetMs); i++) {
+    next()
     gc()
+    const c0 = process.cpuUsage()
     const t0 = performance.now()
     result = fn()
     const t = performance.now() - t0
+    const c = process.cpuUsage(c0)
     times.push(t)
+    cpu.push((c.user + c.system) / 1000)
     spent += t
   }
   times.sort((a, b) => a - b)
-  return { ms: times[Math.floor(times.length / 2)], min: times[0], max: times[times.length - 1], result }
+  cpu.sort((a, b) => a - b)
+  // cpuMs: CPU time of this process (all its threads), less sensitive than ms to other load on the machine
+  return { ms: times[Math.floor(times.length / 2)], cpuMs: cpu[Math.floor(cpu.length / 2)], min: times[0], max: times[times.length - 1], result }
 }
 
 /** Throws when a benchmark's outcome is wrong: a fast wrong answer is not a result. */

@@ -11,6 +11,10 @@
 //   update, on the shared clock of the two pages (performance.timeOrigin +
 //   performance.now(), one browser process).
 //
+// Each library is a job of its own (harness.mjs): a fresh Node process with
+// its own Chromium (pages loading only that library) and its own signaling
+// server process.
+//
 //   node bench/webrtc.bench.mjs      or from bench/run.mjs: `webrtc`
 import { fork, spawn } from 'node:child_process'
 import { createServer } from 'node:http'
@@ -19,12 +23,13 @@ import { fileURLToPath } from 'node:url'
 import { bundleForBrowser, CHROMIUM, CHROMIUM_BASE_ARGS } from './browser-bundle.mjs'
 import { chromium } from 'playwright-core'
 import { check, fmt, ms, table, versionOf } from './util.mjs'
+import { QUICK, suiteMain } from './harness.mjs'
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
 const ENTRIES = 100
-const SYNC_ROUNDS = 9
-const UPDATES = 1000
-const WARMUP_UPDATES = 50
+const SYNC_ROUNDS = QUICK ? 1 : 9
+const UPDATES = QUICK ? 100 : 1000
+const WARMUP_UPDATES = QUICK ? 10 : 50
 
 // TOOLCHAIN.md; loopback WebRTC: --allow-loopback-in-peer-connection, mDNS host names off
 // (Chromium keeps only the last --disable-features, so Playwright's list is repeated), and
@@ -180,11 +185,18 @@ const startHub = async () => {
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)] }
 
-export const run = async () => {
-  const [aegisJs, yjsJs] = await Promise.all([
-    bundle(`export * from 'aegis-replication'\nexport { WebRTCProvider } from 'aegis-replication/webrtc'`, true),
-    bundle(`export * as Y from 'yjs'\nexport { WebrtcProvider } from 'y-webrtc'`)
-  ])
+export const title = '(j) WebRTC between browser peers vs y-webrtc'
+
+/** One process per library (its own Chromium and signaling server). */
+export const jobs = () => [{ contender: 'aegis' }, { contender: 'yjs' }]
+
+/** First-sync rounds and update latency of one library. */
+export async function measure ({ contender: only }) {
+  const libJs = only === 'aegis'
+    ? await bundle(`export * from 'aegis-replication'\nexport { WebRTCProvider } from 'aegis-replication/webrtc'`, true)
+    : await bundle(`export * as Y from 'yjs'\nexport { WebrtcProvider } from 'y-webrtc'`)
+  const aegisJs = only === 'aegis' ? libJs : 'export {}'
+  const yjsJs = only === 'yjs' ? libJs : 'export {}'
   const files = {
     '/': ['text/html', '<!doctype html><meta charset="utf-8"><title>loading</title><script type="module" src="/page.js"></script>'],
     '/page.js': ['text/javascript', PAGE_JS],
@@ -198,7 +210,7 @@ export const run = async () => {
   })
   await new Promise(resolve => http.listen(0, '127.0.0.1', resolve))
   const origin = `http://127.0.0.1:${http.address().port}`
-  const [hub, ysig] = await Promise.all([startHub(), startYWebrtcServer()])
+  const server = only === 'aegis' ? await startHub() : await startYWebrtcServer()
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 })
   const browserVersion = browser.version()
   const contexts = []
@@ -210,8 +222,8 @@ export const run = async () => {
     await page.waitForFunction(() => document.title === 'ready', undefined, { timeout: 10_000 })
     return page
   }
-  const libs = { aegis: hub.url, yjs: ysig.url }
-  const sync = { aegis: [], yjs: [] }
+  const libs = { [only]: server.url }
+  const sync = { [only]: [] }
   const latency = {}
   let roomN = 0
   try {
@@ -220,7 +232,7 @@ export const run = async () => {
       await c.route(url => url.hostname !== '127.0.0.1', route => route.abort('blockedbyclient'))
       contexts.push(c)
     }
-    // time to first sync, rounds alternating between the libraries (the first round of each warms up)
+    // time to first sync (the first round warms up)
     for (let round = 0; round <= SYNC_ROUNDS; round++) {
       for (const name of Object.keys(libs)) {
         const room = `bench-sync-${name}-${roomN++}`
@@ -253,16 +265,25 @@ export const run = async () => {
   } finally {
     for (const c of contexts) await c.close().catch(() => {})
     await browser.close()
-    await Promise.all([hub.stop(), ysig.stop()])
+    await server.stop()
     await new Promise(resolve => http.close(resolve))
   }
+  return { sync: sync[only], latency: latency[only], browserVersion }
+}
+
+/** The `## (j)` section. */
+export function render (outs) {
+  const by = Object.fromEntries(outs.map((o) => [o.job.contender, o.result]))
+  const sync = { aegis: by.aegis.sync, yjs: by.yjs.sync }
+  const latency = { aegis: by.aegis.latency, yjs: by.yjs.latency }
+  const browserVersion = by.aegis.browserVersion
   const s = { aegis: median(sync.aegis), yjs: median(sync.yjs) }
   const r = (ours, theirs) => `${fmt(theirs / ours, 2)}×`
   const markdown = [
     '## (j) WebRTC between two browser peers (Chromium)',
     '',
-    `Two pages in two contexts of one headless Chromium ${browserVersion}, loopback host candidates (no STUN/TURN); signaling through our hub vs y-webrtc ${versionOf('y-webrtc')}'s server, each in its own process. ` +
-    `First sync: A holds ${ENTRIES} map entries and is in the room, B joins; timed in B from creating its provider until it holds A's doc (signaling, ICE, DTLS, SCTP, handshake); median of ${SYNC_ROUNDS} rounds after one warm-up, alternating libraries. ` +
+    `Two pages in two contexts of a headless Chromium ${browserVersion}, loopback host candidates (no STUN/TURN); signaling through our hub vs y-webrtc ${versionOf('y-webrtc')}'s server, each in its own process. ` +
+    `First sync: A holds ${ENTRIES} map entries and is in the room, B joins; timed in B from creating its provider until it holds A's doc (signaling, ICE, DTLS, SCTP, handshake); median of ${SYNC_ROUNDS} rounds after one warm-up; each library runs in a fresh Node process with its own Chromium (pages loading only that library) and its own signaling server process. ` +
     `Latency: ${fmt(UPDATES)} small updates A → B one at a time (B's ack releases the next; ${WARMUP_UPDATES} warm-up), one-way, on the pages' shared clock. Ratio = y-webrtc ÷ ours (> 1: ours is faster).`,
     '',
     table(['', 'aegis-replication', 'y-webrtc', 'ratio'], [
@@ -274,11 +295,7 @@ export const run = async () => {
     '',
     `First-sync rounds (ms): ours ${sync.aegis.map(x => fmt(x, 0)).join(', ')}; y-webrtc ${sync.yjs.map(x => fmt(x, 0)).join(', ')}.`
   ].join('\n')
-  return { markdown, results: { sync, latency } }
+  return markdown
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const { markdown } = await run()
-  console.log(markdown)
-  process.exit(0)
-}
+await suiteMain(import.meta.url, { jobs, measure, render })
