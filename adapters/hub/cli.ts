@@ -113,6 +113,7 @@ export const runHubCli = async (argv: string[], out: (line: string) => void = (l
     fsync: get('no-fsync') !== true,
     auth,
     allowAnonymous,
+    trustProxy: get('trust-proxy') === true,
     ...(originList === undefined ? {} : { allowedOrigins: origins(originList, from('allowed-origins')) }),
     ...(metricsToken === undefined ? {} : { metricsToken: metricsToken.value }),
     limits,

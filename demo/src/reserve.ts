@@ -48,13 +48,13 @@ export const reserveBoardName = async (kv: KvClient, raw: string, board: string)
 }
 
 /**
- * Whether the hub serving `hubUrl` runs a Raft group (its `/metrics` has a
+ * Whether the hub serving `hubUrl` runs a Raft group (its `/metrics.json` has a
  * `raft` section): `'yes'`, `'no'`, or `'unknown'` when it cannot be asked
  * (offline, or a hub on another origin).
  */
 export const hubHasRaft = async (hubUrl: string): Promise<'yes' | 'no' | 'unknown'> => {
   try {
-    const url = new URL('/metrics', hubUrl.replace(/^ws/, 'http'))
+    const url = new URL('/metrics.json', hubUrl.replace(/^ws/, 'http'))
     if (url.origin !== location.origin) return 'unknown'
     const res = await fetch(url, { cache: 'no-store' })
     if (!res.ok) return 'unknown'

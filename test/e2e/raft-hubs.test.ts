@@ -39,7 +39,7 @@ interface RaftMetrics { id: string, role: string, leader: string | null, term: n
 
 const raftOf = async (port: number): Promise<RaftMetrics | undefined> => {
   try {
-    const r = await fetch(`http://127.0.0.1:${port}/metrics`)
+    const r = await fetch(`http://127.0.0.1:${port}/metrics.json`)
     return ((await r.json()) as { raft?: RaftMetrics }).raft
   } catch {
     return undefined // down
