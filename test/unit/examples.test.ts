@@ -40,6 +40,11 @@ describe('README examples', () => {
     expect(url).toMatch(/^ws:\/\/127\.0\.0\.1:\d+$/)
   })
 
+  it('hub-jwt example: createJwtAuth grants by the most specific claim', async () => {
+    const { access } = await import('../../examples/hub-jwt.js')
+    expect(access).toEqual(['write', 'read', 'deny'])
+  })
+
   it('offline-app example syncs two devices through a hub with IndexedDB persistence', async () => {
     const { board } = await import('../../examples/offline-app.js')
     expect(board).toEqual({ tasks: { t1: { title: 'Write the docs' }, 't1-votes': { up: 1 } } })
