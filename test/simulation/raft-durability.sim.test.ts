@@ -40,7 +40,7 @@ import { InMemoryNetwork, type Transport } from 'aegis-replication/transport'
 import { Prng, runSeeds } from 'aegis-replication/testing'
 import { FileRaftStorage } from 'aegis-replication/fs'
 import {
-  KvStateMachine, RaftNode, decodeKvResult, decodeRaftMessage, encodeKvCommand,
+  EntryType, KvStateMachine, RaftNode, decodeKvResult, decodeRaftMessage, encodeKvCommand,
   type Entry, type HardState, type KvCommand, type RaftStorage, type Snapshot
 } from 'aegis-replication/raft'
 import { HistoryRecorder, checkLinearizable } from '../support/linearizability.js'
@@ -88,7 +88,7 @@ interface Summary { ops: number, completed: number, crashes: number, aimed: numb
 const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summary> => {
   const summary: Summary = { ops: 0, completed: 0, crashes: 0, aimed: 0, confChanges: 0, leaders: 0, lostPending: 0, torn: 0 }
   const log: string[] = []
-  const net = new InMemoryNetwork({ seed, latency: { min: 1, max: prng.int(3, 15) }, traceLimit: 60, settle: async () => { for (let i = 0; i < 12; i++) await undefined } })
+  const net = new InMemoryNetwork({ seed, latency: { min: 1, max: prng.int(3, 15) }, traceLimit: 60, settle: async () => { await new Promise((resolve) => setImmediate(resolve)) } })
   const clock = net.clock
   const note = (s: string): void => { log.push(`t=${clock.now()} ${s}`); if (log.length > 300) log.shift(); if (env.RAFT_SIM_TRACE !== undefined) process.stderr.write(`t=${clock.now()} ${s}\n`) }
   const sleep = (ms: number): Promise<void> => new Promise((resolve) => clock.setTimeout(resolve, ms))
@@ -100,12 +100,20 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   // one entry per append message in some runs: acknowledgements then stop at every index (figure 8 needs one at an old term's entry)
   const maxMessageBytes = prng.next() < 0.5 ? 1 : 200
   const segmentBytes = prng.int(256, 2048)
+  // a slow disk in some runs: acknowledgements (sent early by a buggy node) overtake the fsync
+  const maxSyncMs = prng.next() < 0.5 ? 2 : 8
+  // a narrow election timeout in some runs: split votes, so a restarted voter is asked again in its term
+  const electionTimeout = prng.next() < 0.5 ? { min: 100, max: 120 } : { min: 100, max: 200 }
+  /** The first violation; checks may run inside the node (a storage call, a send), which would swallow the throw, so `run` throws it again. */
+  let violation: Error | undefined
   const fail = (msg: string): never => {
-    throw new Error(`${msg}\n--- simulation log (last 100) ---\n${log.slice(-100).join('\n')}\n--- network trace ---\n${net.formatTrace(30)}`)
+    throw (violation ??= new Error(`${msg}\n--- simulation log (last 100) ---\n${log.slice(-100).join('\n')}\n--- network trace ---\n${net.formatTrace(30)}`))
   }
 
   // ---------------------------------------------------------------- safety checks
   const leaderOfTerm = new Map<number, string>()
+  /** `voter@term` → the candidate it granted its vote to. */
+  const votes = new Map<string, string>()
   const committed = new Map<number, { term: number, data: string }>()
   let maxCommitted = 0
   const checkedTo = new Map<string, number>()
@@ -190,12 +198,15 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     const send = t.send.bind(t)
     t.send = (to, frame) => {
       send(to, frame)
+      const m = decodeRaftMessage(frame)
+      if (m.type !== 'vote-resp' || m.reject) return
+      const key = `${s.id}@${m.term}`
+      const before = votes.get(key)
+      if (before !== undefined && before !== to) fail(`election safety: ${s.id} voted for ${before} and for ${to} in term ${m.term}`)
+      votes.set(key, to)
       if (s.trap === 'after-vote' && life.up) {
-        const m = decodeRaftMessage(frame)
-        if (m.type === 'vote-resp' && !m.reject) {
-          summary.aimed++
-          queueMicrotask(() => { powerLoss(s, `after granting its vote to ${to} in term ${m.term}`); restartSoon(s, prng.int(0, 4)) })
-        }
+        summary.aimed++
+        queueMicrotask(() => { powerLoss(s, `after granting its vote to ${to} in term ${m.term}`); restartSoon(s, 0) })
       }
     }
     const fs = s.disk.mount()
@@ -221,7 +232,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
         join: s.join,
         preVote,
         checkQuorum,
-        electionTimeout: { min: 100, max: 160 },
+        electionTimeout,
         heartbeatInterval: 20,
         tickInterval: 10,
         requestTimeout: 400,
@@ -239,10 +250,18 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     const dprng = new Prng(seed * 7919 + id.charCodeAt(1))
     return new SimDisk({
       clock,
-      syncDelay: () => dprng.int(0, 2),
+      syncDelay: () => dprng.int(0, maxSyncMs),
       onSync: () => {
         const s = n[0]
-        if (s.trap === 'mid-sync' && s.life.up) { summary.aimed++; powerLoss(s, 'in the middle of an fsync'); restartSoon(s, prng.int(0, 30)) }
+        if (s.trap !== 'mid-sync' || !s.life.up) return
+        s.trap = undefined
+        summary.aimed++
+        const l = prng.next() < 0.5 ? leader() : undefined
+        clock.setTimeout(() => {
+          powerLoss(s, 'in the middle of an fsync')
+          restartSoon(s, prng.int(0, 30))
+          if (l !== undefined && l !== s && l.life.up) { powerLoss(l, `with ${s.id} (one power failure)`); restartSoon(l, prng.int(100, 400)) }
+        }, dprng.int(0, maxSyncMs))
       }
     })
   }
@@ -338,6 +357,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     const end = clock.now() + ms
     while (clock.now() < end) {
       await clock.runForAsync(Math.min(5, end - clock.now()), 200_000)
+      if (violation !== undefined) throw violation
       check()
     }
   }
@@ -384,7 +404,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
       const b = pick(ids)
       if (a !== b) { net.setLinkOptions(a, b, { latency: { min: 30, max: 150 } }); note(`delay spike ${a} -> ${b}`) }
     } else if (r < 0.4) {
-      if (up.length > 0) powerLoss(nodes.get(pick(up))!, 'random')
+      if (up.length > 0) { const s = nodes.get(pick(up))!; powerLoss(s, 'random'); if (prng.next() < 0.5) restartSoon(s, prng.int(0, 30)) }
     } else if (r < 0.5) {
       if (down.length > 0) boot(nodes.get(pick(down))!)
     } else if (r < 0.58) {
@@ -499,4 +519,71 @@ describe('raft durability simulation (FileRaftStorage on a disk that loses unsyn
     totals('durability, 5 nodes', all, performance.now() - t0)
     expect(all.length).toBeGreaterThan(0)
   }, 600_000)
+})
+
+describe('the simulated disk', () => {
+  const bytes = (s: string): Uint8Array => new TextEncoder().encode(s)
+  const text = async (fs: ReturnType<SimDisk['mount']>, path: string): Promise<string | undefined> => {
+    try {
+      const h = await fs.open(path, 'r')
+      const { size } = await h.stat()
+      const b = new Uint8Array(size)
+      await h.read(b, 0, size, 0)
+      return new TextDecoder().decode(b)
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return undefined
+      throw err
+    }
+  }
+  const syncDir = async (fs: ReturnType<SimDisk['mount']>, path: string): Promise<void> => { const h = await fs.open(path, 'r'); await h.sync(); await h.close() }
+
+  it('a power loss keeps what was fsynced, and a name only once its directory was fsynced', async () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const disk = new SimDisk()
+      const fs = disk.mount()
+      await fs.mkdir('/d', { recursive: true })
+      await syncDir(fs, '/')
+      const a = await fs.open('/d/a', 'wx+')
+      await a.writev([bytes('durable')], 0)
+      await a.sync()
+      await syncDir(fs, '/d')
+      await a.writev([bytes('+lost?')], 7)
+      const b = await fs.open('/d/b', 'wx+')
+      await b.writev([bytes('synced, name not')], 0)
+      await b.sync()
+      disk.crash(new Prng(seed))
+      const after = disk.mount()
+      const got = await text(after, '/d/a')
+      expect(got?.startsWith('durable')).toBe(true)
+      expect('durable+lost?'.startsWith(got!)).toBe(true) // a prefix of the pending write may land
+      const nameB = await text(after, '/d/b')
+      expect(nameB === undefined || nameB === 'synced, name not').toBe(true)
+      // a dead mount never answers
+      let settled = false
+      void fs.readdir('/d').finally(() => { settled = true })
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      expect(settled).toBe(false)
+    }
+  })
+
+  it('FileRaftStorage: a resolved call survives a power loss; one cut mid-fsync leaves the state before it or after it', async () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const prng = new Prng(seed)
+      let armed = false
+      const disk = new SimDisk({ onSync: () => { if (armed) { armed = false; disk.crash(prng) } } })
+      const s = await FileRaftStorage.open('/r', { fs: disk.mount(), segmentBytes: 200 })
+      const entry = (index: number, term: number): Entry => ({ index, term, type: EntryType.Normal, data: bytes(`e${index}.${term}`) })
+      const n = prng.int(1, 12)
+      for (let i = 1; i <= n; i++) await s.append([entry(i, 1)])
+      await s.saveHardState({ term: 2, vote: 'n2', commit: n })
+      armed = true
+      void s.append([entry(n + 1, 2), entry(n + 2, 2)])
+      await new Promise((resolve) => setTimeout(resolve, 1))
+      expect(armed).toBe(false)
+      const back = await (await FileRaftStorage.open('/r', { fs: disk.mount(), segmentBytes: 200 })).load()
+      expect(back.hardState).toEqual({ term: 2, vote: 'n2', commit: n })
+      expect([n, n + 1, n + 2]).toContain(back.entries.length)
+      back.entries.forEach((e, i) => { expect(e.index).toBe(i + 1) })
+    }
+  })
 })
