@@ -83,7 +83,7 @@ const runSims = (dir, files) => {
   const caught = []
   const re = /seed (-?\d+) failed: ([^\n]*)[\s\S]*?\nreplay: ([^\n]*)/g
   for (let m; (m = re.exec(out)) !== null;) {
-    if (!caught.some((c) => c.replay === m[3])) caught.push({ seed: Number(m[1]), why: m[2].slice(0, 160), replay: m[3] })
+    if (!caught.some((c) => c.seed === Number(m[1]))) caught.push({ seed: Number(m[1]), why: m[2].slice(0, 160), replay: m[3] })
   }
   return { status: r.status, caught, seconds: (Date.now() - t0) / 1000, out }
 }

@@ -52,7 +52,12 @@ const KEYS = ['a', 'b', 'c']
 const env = process.env
 const never = new Promise<never>(() => {})
 
-type Trap = 'after-persist' | 'mid-sync' | 'after-vote'
+/**
+ * Where the next power loss of a node hits: after any storage call, after an
+ * append, after a hard state that advances the commit index (each before the
+ * messages that depend on it go out), during an fsync, or after a vote.
+ */
+type Trap = 'after-persist' | 'after-append' | 'after-commit' | 'mid-sync' | 'after-vote'
 
 interface SimNode {
   id: string
@@ -66,18 +71,24 @@ interface SimNode {
   /** The current incarnation is powered (its timers run, its disk answers). */
   life: { up: boolean }
   trap: Trap | undefined
+  /** How long an aimed power loss keeps the node down, in ms (`[min, max]`). */
+  downMs: [number, number]
+  /** The commit index of the last hard state it saved. */
+  savedCommit: number
+  /** Kept down by a scripted scenario (no restarts but the script's). */
+  held: boolean
 }
 
 /** Passes calls to the file storage; after each one resolves, runs `after` (which may power the node off: then the call never returns). */
 class HookedStorage implements RaftStorage {
-  constructor (private readonly inner: FileRaftStorage, private readonly after: (call: string) => boolean) {}
-  private async wrap (call: string, p: Promise<void>): Promise<void> {
+  constructor (private readonly inner: FileRaftStorage, private readonly after: (call: string, hs?: HardState) => boolean) {}
+  private async wrap (call: string, p: Promise<void>, hs?: HardState): Promise<void> {
     await p
-    if (this.after(call)) return await never
+    if (this.after(call, hs)) return await never
   }
 
   async load (): ReturnType<RaftStorage['load']> { return await this.inner.load() }
-  saveHardState (hs: HardState): Promise<void> { return this.wrap('saveHardState', this.inner.saveHardState(hs)) }
+  saveHardState (hs: HardState): Promise<void> { return this.wrap('saveHardState', this.inner.saveHardState(hs), hs) }
   append (entries: Entry[]): Promise<void> { return this.wrap('append', this.inner.append(entries)) }
   truncateSuffix (from: number): Promise<void> { return this.wrap('truncateSuffix', this.inner.truncateSuffix(from)) }
   saveSnapshot (s: Snapshot): Promise<void> { return this.wrap('saveSnapshot', this.inner.saveSnapshot(s)) }
@@ -170,6 +181,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     if (!s.life.up) return
     s.life.up = false
     s.trap = undefined
+    s.savedCommit = 0
     const before = { ...s.disk.stats }
     s.disk.crash(new Prng(seed * 97 + s.disk.stats.crashes * 13 + s.id.charCodeAt(1)))
     summary.lostPending += s.disk.stats.pendingLost - before.pendingLost
@@ -183,7 +195,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     note(`power loss ${s.id} (${why}); lost ${s.disk.stats.pendingLost - before.pendingLost} pending changes${s.disk.stats.torn > before.torn ? ', one torn' : ''}`)
   }
   const restartSoon = (s: SimNode, ms: number): void => {
-    clock.setTimeout(() => { if (!s.removed && !s.life.up) boot(s) }, ms)
+    clock.setTimeout(() => { if (!s.removed && !s.life.up && !s.held) boot(s) }, ms)
   }
 
   const boot = (s: SimNode): void => {
@@ -214,15 +226,17 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     void (async () => {
       const storage = await FileRaftStorage.open(`/${s.id}`, { fs, segmentBytes })
       if (!life.up) return
-      const hooked = new HookedStorage(storage, (call) => {
+      const hooked = new HookedStorage(storage, (call, hs) => {
         if (!life.up) return true
-        if (s.trap === 'after-persist') {
+        checkNode(s)
+        const commitAdvanced = hs !== undefined && hs.commit > s.savedCommit
+        if (hs !== undefined) s.savedCommit = hs.commit
+        if (s.trap === 'after-persist' || (s.trap === 'after-append' && call === 'append') || (s.trap === 'after-commit' && commitAdvanced)) {
           summary.aimed++
-          powerLoss(s, `right after ${call} resolved, before sending`)
-          restartSoon(s, prng.int(0, 60))
+          powerLoss(s, `right after ${call}${hs !== undefined ? ` (commit ${hs.commit})` : ''} resolved, before sending`)
+          restartSoon(s, prng.int(...s.downMs))
           return true
         }
-        checkNode(s)
         return false
       })
       s.sm = new KvStateMachine()
@@ -267,7 +281,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   }
   const addSimNode = (id: string, join: boolean): SimNode => {
     const holder: SimNode[] = []
-    const s: SimNode = { id, disk: disk(id, holder), join, removed: false, node: undefined, sm: undefined, transport: undefined, incarnation: 0, life: { up: false }, trap: undefined }
+    const s: SimNode = { id, disk: disk(id, holder), join, removed: false, node: undefined, sm: undefined, transport: undefined, incarnation: 0, life: { up: false }, trap: undefined, downMs: [0, 60], savedCommit: 0, held: false }
     holder.push(s)
     nodes.set(id, s)
     return s
@@ -376,6 +390,49 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     // an operator stops a removed node, not at once
     clock.setTimeout(() => { if (v.node !== undefined) { void v.node.stop(); void v.transport?.close(); v.life.up = false; v.node = undefined } }, delay)
   }
+  const waitFor = async (cond: () => boolean, ms: number): Promise<boolean> => {
+    const until = clock.now() + ms
+    while (!cond() && clock.now() < until) await sleep(5)
+    return cond()
+  }
+  /**
+   * Figure 8 of the Raft paper, aimed: leader L1 loses power right after
+   * appending an entry (only its disk has it); the next leader L2 likewise
+   * (its entry at that index, newer term, only on its disk); L1 comes back
+   * first, leads again and replicates its old entry; it loses power right
+   * after its next commit advance. A leader that counted replicas of the
+   * old entry committed it, and L2, back later, can be elected and erase it.
+   */
+  let figure8 = false
+  const figure8Script = async (): Promise<void> => {
+    figure8 = true
+    try { await figure8Steps() } finally { figure8 = false }
+  }
+  const figure8Steps = async (): Promise<void> => {
+    const l1 = leader()
+    if (l1 === undefined) return
+    const release = (x: SimNode): void => { x.held = false; if (!x.removed && !x.life.up && issuing) boot(x) }
+    note(`figure-8 script: trap after-append on ${l1.id}`)
+    l1.trap = 'after-append'
+    l1.downMs = [150, 300]
+    if (!await waitFor(() => !l1.life.up, 300)) { l1.trap = undefined; return }
+    if (!await waitFor(() => leader() !== undefined && leader() !== l1, 600) || !issuing) return
+    const l2 = leader()!
+    note(`figure-8 script: trap after-append on ${l2.id}, kept down`)
+    l2.trap = 'after-append'
+    l2.held = true
+    if (!await waitFor(() => !l2.life.up, 300)) { l2.trap = undefined; l2.held = false; return }
+    if (!await waitFor(() => leader() === l1, 1000) || !issuing) { release(l2); return }
+    note(`figure-8 script: trap after-commit on ${l1.id}, kept down`)
+    l1.trap = 'after-commit'
+    l1.held = true
+    const hit = await waitFor(() => !l1.life.up, 300)
+    if (!hit) l1.trap = undefined
+    release(l2)
+    note(`figure-8 script: ${l2.id} back${hit ? `, ${l1.id} down` : ''}`)
+    await sleep(prng.int(300, 600))
+    release(l1)
+  }
   while (clock.now() < faultEnd) {
     await run(prng.int(20, 200))
     const r = prng.next()
@@ -406,20 +463,23 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     } else if (r < 0.4) {
       if (up.length > 0) { const s = nodes.get(pick(up))!; powerLoss(s, 'random'); if (prng.next() < 0.5) restartSoon(s, prng.int(0, 30)) }
     } else if (r < 0.5) {
-      if (down.length > 0) boot(nodes.get(pick(down))!)
-    } else if (r < 0.58) {
+      const free = down.filter((id) => !nodes.get(id)!.held)
+      if (free.length > 0) boot(nodes.get(pick(free))!)
+    } else if (r < 0.55) {
       // a leader loses power right after persisting, before its entries go out
       const l = leader()
       if (l !== undefined) { l.trap = 'after-persist'; note(`trap after-persist on leader ${l.id}`) }
-    } else if (r < 0.64) {
+    } else if (r < 0.6) {
       if (up.length > 0) { const s = nodes.get(pick(up))!; s.trap = 'after-persist'; note(`trap after-persist on ${s.id}`) }
-    } else if (r < 0.72) {
+    } else if (r < 0.68) {
       const l = leader()
       const f = up.filter((id) => id !== l?.id)
       if (f.length > 0) { const s = nodes.get(pick(f))!; s.trap = 'mid-sync'; note(`trap mid-sync on ${s.id}`) }
-    } else if (r < 0.8) {
+    } else if (r < 0.76) {
       if (up.length > 0) { const s = nodes.get(pick(up))!; s.trap = 'after-vote'; note(`trap after-vote on ${s.id}`) }
     } else if (r < 0.84) {
+      if (!figure8) void figure8Script()
+    } else if (r < 0.86) {
       const l = leader()
       if (l !== undefined) {
         const to = pick(l.node!.status().conf.voters)
@@ -456,7 +516,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   net.heal()
   net.setOptions({ loss: 0, duplicate: 0, reorder: 0 })
   for (const a of POOL) for (const b of POOL) if (a !== b) net.setLinkOptions(a, b, {})
-  for (const s of nodes.values()) { s.trap = undefined; if (!s.removed && !s.life.up) boot(s) }
+  for (const s of nodes.values()) { s.trap = undefined; s.downMs = [0, 60]; s.held = false; if (!s.removed && !s.life.up) boot(s) }
   note('healed; all nodes restarted')
   const deadline = clock.now() + 15_000
   while (clock.now() < deadline && (inFlight > 0 || leader() === undefined)) await run(50)
