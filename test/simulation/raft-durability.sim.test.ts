@@ -73,7 +73,7 @@ interface SimNode {
   trap: Trap | undefined
   /** How long an aimed power loss keeps the node down, in ms (`[min, max]`). */
   downMs: [number, number]
-  /** The commit index of the last hard state it saved. */
+  /** The commit index of the last hard state it saved (-1: none since it started). */
   savedCommit: number
   /** Kept down by a scripted scenario (no restarts but the script's). */
   held: boolean
@@ -181,7 +181,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     if (!s.life.up) return
     s.life.up = false
     s.trap = undefined
-    s.savedCommit = 0
+    s.savedCommit = -1
     const before = { ...s.disk.stats }
     s.disk.crash(new Prng(seed * 97 + s.disk.stats.crashes * 13 + s.id.charCodeAt(1)))
     summary.lostPending += s.disk.stats.pendingLost - before.pendingLost
@@ -229,7 +229,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
       const hooked = new HookedStorage(storage, (call, hs) => {
         if (!life.up) return true
         checkNode(s)
-        const commitAdvanced = hs !== undefined && hs.commit > s.savedCommit
+        const commitAdvanced = hs !== undefined && s.savedCommit >= 0 && hs.commit > s.savedCommit
         if (hs !== undefined) s.savedCommit = hs.commit
         if (s.trap === 'after-persist' || (s.trap === 'after-append' && call === 'append') || (s.trap === 'after-commit' && commitAdvanced)) {
           summary.aimed++
@@ -281,12 +281,12 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   }
   const addSimNode = (id: string, join: boolean): SimNode => {
     const holder: SimNode[] = []
-    const s: SimNode = { id, disk: disk(id, holder), join, removed: false, node: undefined, sm: undefined, transport: undefined, incarnation: 0, life: { up: false }, trap: undefined, downMs: [0, 60], savedCommit: 0, held: false }
+    const s: SimNode = { id, disk: disk(id, holder), join, removed: false, node: undefined, sm: undefined, transport: undefined, incarnation: 0, life: { up: false }, trap: undefined, downMs: [0, 60], savedCommit: -1, held: false }
     holder.push(s)
     nodes.set(id, s)
     return s
   }
-  note(`preVote ${preVote}, checkQuorum ${checkQuorum}, maxMessageBytes ${maxMessageBytes}, segmentBytes ${segmentBytes}`)
+  note(`seed ${seed}: preVote ${preVote}, checkQuorum ${checkQuorum}, maxMessageBytes ${maxMessageBytes}, segmentBytes ${segmentBytes}`)
   for (const id of initial) boot(addSimNode(id, false))
 
   // ---------------------------------------------------------------- clients
@@ -412,22 +412,27 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     const l1 = leader()
     if (l1 === undefined) return
     const release = (x: SimNode): void => { x.held = false; if (!x.removed && !x.life.up && issuing) boot(x) }
-    note(`figure-8 script: trap after-append on ${l1.id}`)
+    note(`figure-8 script: trap after-append on leader ${l1.id}`)
     l1.trap = 'after-append'
     l1.downMs = [150, 300]
     if (!await waitFor(() => !l1.life.up, 300)) { l1.trap = undefined; return }
-    if (!await waitFor(() => leader() !== undefined && leader() !== l1, 600) || !issuing) return
-    const l2 = leader()!
-    note(`figure-8 script: trap after-append on ${l2.id}, kept down`)
-    l2.trap = 'after-append'
+    // whoever appends next is the next leader (its no-op): it loses power before sending it, and stays down
+    const others = liveNodes().filter((x) => x !== l1)
+    for (const x of others) { x.trap = 'after-append'; x.downMs = [400, 400] }
+    note(`figure-8 script: trap after-append on ${others.map((x) => x.id).join(',')}`)
+    const fired = await waitFor(() => others.some((x) => !x.life.up), 600)
+    for (const x of others) { if (x.life.up) x.trap = undefined; x.downMs = [0, 60] }
+    if (!fired || !issuing) return
+    const l2 = others.find((x) => !x.life.up)!
     l2.held = true
-    if (!await waitFor(() => !l2.life.up, 300)) { l2.trap = undefined; l2.held = false; return }
-    if (!await waitFor(() => leader() === l1, 1000) || !issuing) { release(l2); return }
-    note(`figure-8 script: trap after-commit on ${l1.id}, kept down`)
+    note(`figure-8 script: ${l2.id} kept down`)
+    // l1 comes back with its old entry; its first commit advance (as leader) is followed by a power loss
+    if (!await waitFor(() => l1.life.up, 400)) { release(l2); return }
     l1.trap = 'after-commit'
     l1.held = true
-    const hit = await waitFor(() => !l1.life.up, 300)
-    if (!hit) l1.trap = undefined
+    note(`figure-8 script: trap after-commit on ${l1.id}`)
+    const hit = await waitFor(() => !l1.life.up, 1000)
+    if (!hit) { l1.trap = undefined; l1.held = false }
     release(l2)
     note(`figure-8 script: ${l2.id} back${hit ? `, ${l1.id} down` : ''}`)
     await sleep(prng.int(300, 600))
@@ -435,6 +440,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   }
   while (clock.now() < faultEnd) {
     await run(prng.int(20, 200))
+    if (figure8) continue // the scripted scenario runs alone
     const r = prng.next()
     const ids = members()
     const up = ids.filter((id) => nodes.get(id)!.node !== undefined)
