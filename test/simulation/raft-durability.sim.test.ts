@@ -411,11 +411,11 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   const figure8Steps = async (): Promise<void> => {
     const l1 = leader()
     if (l1 === undefined) return
-    const release = (x: SimNode): void => { x.held = false; if (!x.removed && !x.life.up && issuing) boot(x) }
+    const release = (x: SimNode): void => { x.held = false; if (!x.removed && !x.life.up) boot(x) }
     note(`figure-8 script: trap after-append on leader ${l1.id}`)
     l1.trap = 'after-append'
     l1.downMs = [150, 300]
-    if (!await waitFor(() => !l1.life.up, 300)) { l1.trap = undefined; return }
+    if (!await waitFor(() => !l1.life.up, 300) || !issuing) { l1.trap = undefined; return }
     // whoever appends next is the next leader (its no-op): it loses power before sending it, and stays down
     const others = liveNodes().filter((x) => x !== l1)
     for (const x of others) { x.trap = 'after-append'; x.downMs = [400, 400] }
@@ -427,7 +427,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     l2.held = true
     note(`figure-8 script: ${l2.id} kept down`)
     // l1 comes back with its old entry; its first commit advance (as leader) is followed by a power loss
-    if (!await waitFor(() => l1.life.up, 400)) { release(l2); return }
+    if (!await waitFor(() => l1.life.up, 400) || !issuing) { release(l2); return }
     l1.trap = 'after-commit'
     l1.held = true
     note(`figure-8 script: trap after-commit on ${l1.id}`)
