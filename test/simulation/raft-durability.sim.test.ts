@@ -12,7 +12,12 @@
  * - `mid-sync`: when an fsync starts, so what it was to make durable is lost
  *   or torn while the messages sent before it (if any) are on the wire;
  * - `after-vote`: right after the node granted a vote, with a quick restart,
- *   while the other candidates of that term are still asking;
+ *   while the other candidates of that term are still asking (also armed on
+ *   every voter when the leader loses power);
+ * - a scripted figure 8 (Raft paper): leaders lose power right after an
+ *   append and right after a commit advance, in the order that lets a
+ *   leader erase an entry of an older term that was committed by counting
+ *   replicas;
  * - two membership changes proposed at once (removing two voters), the
  *   removed nodes kept running for a while.
  * Frames a node sent before its power loss are still delivered.
@@ -24,7 +29,8 @@
  * every outstanding seq).
  *
  * Checked after every storage call of a node and every 5 ms of virtual
- * time: at most one leader per term; no two nodes commit different entries
+ * time: a node grants at most one vote per term (checked at each vote sent);
+ * at most one leader per term; no two nodes commit different entries
  * at an index; a new leader holds every committed entry; logs that agree at
  * an index agree before it. At the end, with faults healed: every
  * acknowledged write is in the final state's history (linearizability of
@@ -452,10 +458,19 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
       const cut = ids.filter(() => prng.next() < 0.4)
       net.partition(cut)
       note(`partition [${cut.join(',')}] | rest`)
-    } else if (r < 0.14) {
+    } else if (r < 0.13) {
       const a = pick(ids)
       const b = pick(ids)
       if (a !== b) { net.block(a, b); note(`block ${a} -> ${b}`) }
+    } else if (r < 0.19) {
+      // the leader loses power; every voter loses power right after its vote in the election that follows
+      const l = leader()
+      if (l !== undefined) {
+        powerLoss(l, 'random leader')
+        restartSoon(l, prng.int(0, 60))
+        for (const id of up) if (id !== l.id) nodes.get(id)!.trap = 'after-vote'
+        note(`trap after-vote on ${up.filter((id) => id !== l.id).join(',')}`)
+      }
     } else if (r < 0.24) {
       net.heal()
       note('heal')
