@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FileHandle } from 'node:fs/promises'
+import type { FsFileHandle as FileHandle } from './file-system.js'
 import { crc32c } from './crc32c.js'
 import { readFully } from './fs-util.js'
 

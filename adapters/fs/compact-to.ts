@@ -9,7 +9,6 @@
  *
  * @module
  */
-import { rm } from 'node:fs/promises'
 import { fsyncDir, io } from './fs-util.js'
 import { lastIndexOf, type LogState } from './log-state.js'
 import { createSegment, type Segment } from './segment.js'
@@ -23,10 +22,10 @@ import { writeSnapshotFile } from './snapshot-file.js'
  */
 export const compactTo = async (state: LogState, index: number, snapshot: Uint8Array): Promise<void> => {
   const { dir, options } = state
-  await writeSnapshotFile(dir, index, snapshot, options.fsync)
+  await writeSnapshotFile(dir, index, snapshot, options.fsync, options.fs)
   let doomed: Segment[]
   if (index > lastIndexOf(state)) {
-    const fresh = await createSegment(dir, index + 1, options.fsync)
+    const fresh = await createSegment(dir, index + 1, options.fsync, options.fs)
     await state.handle.close().catch(() => {})
     doomed = state.segments
     state.segments = [fresh.segment]
@@ -38,6 +37,6 @@ export const compactTo = async (state: LogState, index: number, snapshot: Uint8A
   }
   state.snapshotIndex = index
   state.mutations++
-  for (const s of doomed) await io('removing', s.path, async () => { await rm(s.path) })
-  if (options.fsync) await io('syncing', dir, async () => { await fsyncDir(dir) })
+  for (const s of doomed) await io('removing', s.path, async () => { await options.fs.rm(s.path) })
+  if (options.fsync) await io('syncing', dir, async () => { await fsyncDir(dir, options.fs) })
 }

@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { open, type FileHandle } from 'node:fs/promises'
+import type { FsFileHandle as FileHandle, FileSystem } from './file-system.js'
 import type { BlockReader } from './block-reader.js'
 import { readFully, writeFully } from './fs-util.js'
 
@@ -70,11 +70,11 @@ export const addDamage = (damage: WalDamage | undefined, more: Partial<WalDamage
 })
 
 /** Copies the bytes from `offset` on to `<segment>.<offset>.damaged` beside it, for a post-mortem; returns how many. */
-export const keepDamagedBytes = async (handle: FileHandle, path: string, offset: number, fsync: boolean): Promise<number> => {
+export const keepDamagedBytes = async (handle: FileHandle, path: string, offset: number, fsync: boolean, fs: FileSystem): Promise<number> => {
   const { size } = await handle.stat()
   const bytes = new Uint8Array(size - offset)
   await readFully(handle, bytes, offset)
-  const aside = await open(`${path}.${offset}.damaged`, 'w')
+  const aside = await fs.open(`${path}.${offset}.damaged`, 'w')
   try {
     await writeFully(aside, [bytes], 0)
     if (fsync) await aside.sync()

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { open, type FileHandle } from 'node:fs/promises'
+import type { FsFileHandle as FileHandle, FileSystem } from './file-system.js'
 import { DecodeError, StorageError } from 'aegis-replication'
 
 const describe = (cause: unknown): string => cause instanceof Error ? cause.message : String(cause)
@@ -57,9 +57,9 @@ export const writeFully = async (handle: FileHandle, buffers: Uint8Array[], posi
  * Makes the creation, rename or removal of files in `dir` durable. Windows
  * cannot open a directory for fsync; there it is a no-op.
  */
-export const fsyncDir = async (dir: string): Promise<void> => {
+export const fsyncDir = async (dir: string, fs: FileSystem): Promise<void> => {
   if (process.platform === 'win32') return
-  const handle = await open(dir, 'r')
+  const handle = await fs.open(dir, 'r')
   try {
     await handle.sync()
   } finally {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { FileHandle } from 'node:fs/promises'
+import type { FsFileHandle as FileHandle } from './file-system.js'
 import type { ResolvedWalOptions } from './options.js'
 import type { Segment } from './segment.js'
 

@@ -4,6 +4,7 @@
  * @module
  */
 import { InvalidArgumentError } from 'aegis-replication'
+import { nodeFileSystem, type FileSystem } from './file-system.js'
 
 /** Options of `WriteAheadLog.open`. */
 export interface WriteAheadLogOptions {
@@ -38,6 +39,12 @@ export interface WriteAheadLogOptions {
    * @default 'refuse'
    */
   onDamage?: 'refuse' | 'truncate'
+  /**
+   * The file system the log lives on; tests pass a simulated disk that
+   * loses unsynced writes on a simulated power loss.
+   * @default node:fs/promises
+   */
+  fs?: FileSystem
 }
 
 /** The options with every default applied. */
@@ -57,7 +64,7 @@ const MAX_U32 = 0xffff_ffff
  * @throws {InvalidArgumentError} for a value out of range.
  */
 export const resolveOptions = (options: WriteAheadLogOptions = {}): ResolvedWalOptions => {
-  const { segmentBytes = DEFAULT_SEGMENT_BYTES, fsync = true, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES, onDamage = 'refuse' } = options
+  const { segmentBytes = DEFAULT_SEGMENT_BYTES, fsync = true, maxRecordBytes = DEFAULT_MAX_RECORD_BYTES, onDamage = 'refuse', fs = nodeFileSystem } = options
   if (!Number.isSafeInteger(segmentBytes) || segmentBytes < 1) {
     throw new InvalidArgumentError(`segmentBytes must be a positive integer, got ${segmentBytes}`)
   }
@@ -66,5 +73,5 @@ export const resolveOptions = (options: WriteAheadLogOptions = {}): ResolvedWalO
   }
   if (typeof fsync !== 'boolean') throw new InvalidArgumentError(`fsync must be a boolean, got ${String(fsync)}`)
   if (onDamage !== 'refuse' && onDamage !== 'truncate') throw new InvalidArgumentError(`onDamage must be 'refuse' or 'truncate', got ${String(onDamage)}`)
-  return { segmentBytes, fsync, maxRecordBytes, onDamage }
+  return { segmentBytes, fsync, maxRecordBytes, onDamage, fs }
 }

@@ -54,6 +54,7 @@ import {
   type Entry, type HardState, type RaftPersistedState, type RaftStorage, type Snapshot
 } from 'aegis-replication/raft'
 import { DirectoryLock } from './dir-lock.js'
+import type { FileSystem } from './file-system.js'
 import { WriteAheadLog } from './write-ahead-log.js'
 import type { WalRecovery } from './recover.js'
 
@@ -76,6 +77,12 @@ export interface FileRaftStorageOptions {
    * @default 64 MiB
    */
   segmentBytes?: number
+  /**
+   * The file system to store on. Tests pass a simulated disk; on one, the
+   * directory is not locked (the lock names live processes of this host).
+   * @default node:fs/promises
+   */
+  fs?: FileSystem
 }
 
 const ENTRIES_DIR = 'entries'
@@ -120,7 +127,7 @@ export class FileRaftStorage implements RaftStorage {
     private readonly entries: WriteAheadLog,
     private readonly hard: WriteAheadLog,
     snap: { index: number, term: number },
-    private readonly lock: DirectoryLock
+    private readonly lock: DirectoryLock | undefined
   ) {
     this.dir = dir
     this.snap = snap
@@ -140,17 +147,18 @@ export class FileRaftStorage implements RaftStorage {
   static async open (dir: string, options: FileRaftStorageOptions = {}): Promise<FileRaftStorage> {
     if (typeof dir !== 'string' || dir === '') throw new InvalidArgumentError('dir must be a non-empty path')
     const fsync = options.fsync ?? true
-    let lock: DirectoryLock
+    let lock: DirectoryLock | undefined
     try {
-      lock = await DirectoryLock.acquire(dir, { label: 'raft storage' })
+      if (options.fs === undefined) lock = await DirectoryLock.acquire(dir, { label: 'raft storage' })
     } catch (err) {
       throw new StorageError(`raft storage: ${err instanceof Error ? err.message : String(err)}`, { cause: err })
     }
     let entries: WriteAheadLog | undefined
     let hard: WriteAheadLog | undefined
     try {
-      entries = await WriteAheadLog.open(join(dir, ENTRIES_DIR), { fsync, ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}) })
-      hard = await WriteAheadLog.open(join(dir, HARD_STATE_DIR), { fsync, segmentBytes: HARD_STATE_SEGMENT_BYTES })
+      const fs = options.fs !== undefined ? { fs: options.fs } : {}
+      entries = await WriteAheadLog.open(join(dir, ENTRIES_DIR), { fsync, ...fs, ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}) })
+      hard = await WriteAheadLog.open(join(dir, HARD_STATE_DIR), { fsync, ...fs, segmentBytes: HARD_STATE_SEGMENT_BYTES })
       const stored = await entries.snapshot()
       let snap = { index: 0, term: 0 }
       if (stored !== undefined) {
@@ -162,7 +170,7 @@ export class FileRaftStorage implements RaftStorage {
     } catch (err) {
       await hard?.close().catch(() => {})
       await entries?.close().catch(() => {})
-      await lock.release().catch(() => {})
+      await lock?.release().catch(() => {})
       throw err
     }
   }
@@ -255,7 +263,7 @@ export class FileRaftStorage implements RaftStorage {
     try {
       await Promise.all([this.entries.close(), this.hard.close()])
     } finally {
-      await this.lock.release()
+      await this.lock?.release()
     }
   }
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { open, type FileHandle } from 'node:fs/promises'
+import type { FsFileHandle as FileHandle, FileSystem } from './file-system.js'
 import { StorageError } from 'aegis-replication'
 import { corruptionError, io, readFully } from './fs-util.js'
 import { decodeRecordHeader, RECORD_HEADER_BYTES, recordChecksum } from './segment-format.js'
@@ -31,6 +31,8 @@ export interface LogView {
   mutations: () => number
   /** Throws if the log is closed or failed. */
   assertUsable: () => void
+  /** The file system the log lives on. */
+  fs: FileSystem
 }
 
 /** The segment holding `index`, which is in the log. */
@@ -59,7 +61,7 @@ export async function * readRecords (log: LogView, from: number, to: number): As
       if (segment !== handleOf) {
         await handle?.close()
         handle = undefined
-        handle = await io('opening', segment.path, async () => await open(segment.path, 'r'))
+        handle = await io('opening', segment.path, async () => await log.fs.open(segment.path, 'r'))
         handleOf = segment
       }
       const last = Math.min(to, segment.nextIndex - 1)

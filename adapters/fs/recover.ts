@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { open, readdir, rm, type FileHandle } from 'node:fs/promises'
+import type { FsFileHandle as FileHandle, FileSystem } from './file-system.js'
 import { join } from 'node:path'
 import { StorageError } from 'aegis-replication'
 import { BlockReader } from './block-reader.js'
@@ -91,8 +91,8 @@ const repairSegment = async (handle: FileHandle, repair: number | 'header', fsyn
   if (fsync) await handle.sync()
 }
 
-const listSegments = async (dir: string): Promise<Found[]> => {
-  const names = await io('listing', dir, async () => await readdir(dir))
+const listSegments = async (dir: string, fs: FileSystem): Promise<Found[]> => {
+  const names = await io('listing', dir, async () => await fs.readdir(dir))
   const found: Found[] = []
   for (const name of names) {
     const firstIndex = parseSegmentFileName(name)
@@ -108,10 +108,10 @@ const listSegments = async (dir: string): Promise<Found[]> => {
  * file and offset, and on I/O failure. `afterRepair`: segments were just set
  * aside (`repair-damage`), so none after the snapshot is already reported.
  */
-export const recover = async (dir: string, maxRecordBytes: number, fsync: boolean, afterRepair = false): Promise<RecoveredLog> => {
-  await removeSnapshotTemp(dir)
-  const snapshotIndex = (await readSnapshotFile(dir, false))?.header.index ?? 0
-  const found = await listSegments(dir)
+export const recover = async (dir: string, maxRecordBytes: number, fsync: boolean, fs: FileSystem, afterRepair = false): Promise<RecoveredLog> => {
+  await removeSnapshotTemp(dir, fs)
+  const snapshotIndex = (await readSnapshotFile(dir, false, fs))?.header.index ?? 0
+  const found = await listSegments(dir, fs)
   // Segments before the last one starting at or below snapshotIndex + 1 hold only covered records.
   let keepFrom = -1
   for (let i = 0; i < found.length && found[i].firstIndex <= snapshotIndex + 1; i++) keepFrom = i
@@ -137,7 +137,7 @@ export const recover = async (dir: string, maxRecordBytes: number, fsync: boolea
     for (let i = keepFrom; i < found.length; i++) {
       const last = i === found.length - 1
       const file = found[i]
-      const h = await io('opening', file.path, async () => await open(file.path, last ? 'r+' : 'r'))
+      const h = await io('opening', file.path, async () => await fs.open(file.path, last ? 'r+' : 'r'))
       if (last) handle = h
       try {
         const inspected = await io('recovering', file.path, async () => await inspectSegment(file, h, last, maxRecordBytes))
@@ -165,7 +165,7 @@ export const recover = async (dir: string, maxRecordBytes: number, fsync: boolea
         obsolete.push(...segments.splice(0))
       } else if (fix !== undefined) {
         if (damaged !== undefined && typeof fix === 'number') {
-          await io('saving damaged bytes of', tail.path, async () => { await keepDamagedBytes(h, tail.path, fix, fsync) })
+          await io('saving damaged bytes of', tail.path, async () => { await keepDamagedBytes(h, tail.path, fix, fsync, fs) })
           damage = addDamage(damage, { corruptRecords: 1, bytesDropped: tornBytesDropped, detail: [damaged] })
         }
         await io('repairing', tail.path, async () => { await repairSegment(h, fix, fsync) })
@@ -173,13 +173,13 @@ export const recover = async (dir: string, maxRecordBytes: number, fsync: boolea
     }
     let created = false
     if (handle === undefined) {
-      const fresh = await createSegment(dir, snapshotIndex + 1, fsync)
+      const fresh = await createSegment(dir, snapshotIndex + 1, fsync, fs)
       segments.push(fresh.segment)
       handle = fresh.handle
       created = true
     }
-    for (const f of obsolete) await io('removing', f.path, async () => { await rm(f.path) })
-    if (fsync && (created || obsolete.length > 0)) await io('syncing', dir, async () => { await fsyncDir(dir) })
+    for (const f of obsolete) await io('removing', f.path, async () => { await fs.rm(f.path) })
+    if (fsync && (created || obsolete.length > 0)) await io('syncing', dir, async () => { await fsyncDir(dir, fs) })
     const firstIndex = snapshotIndex > 0 ? snapshotIndex + 1 : segments[0].firstIndex
     const lastIndex = segments[segments.length - 1].nextIndex - 1
     return {

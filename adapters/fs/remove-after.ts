@@ -7,7 +7,6 @@
  *
  * @module
  */
-import { open, rm } from 'node:fs/promises'
 import { fsyncDir, io } from './fs-util.js'
 import type { LogState } from './log-state.js'
 
@@ -27,9 +26,9 @@ export const removeAfter = async (state: LogState, index: number): Promise<void>
   state.mutations++
   if (doomed.length > 0) {
     await state.handle.close()
-    for (const s of doomed.reverse()) await io('removing', s.path, async () => { await rm(s.path) })
-    if (options.fsync) await io('syncing', dir, async () => { await fsyncDir(dir) })
-    state.handle = await io('opening', kept.path, async () => await open(kept.path, 'r+'))
+    for (const s of doomed.reverse()) await io('removing', s.path, async () => { await options.fs.rm(s.path) })
+    if (options.fsync) await io('syncing', dir, async () => { await fsyncDir(dir, options.fs) })
+    state.handle = await io('opening', kept.path, async () => await options.fs.open(kept.path, 'r+'))
   }
   await io('truncating', kept.path, async () => {
     await state.handle.truncate(size)

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { open, readdir, rename, stat } from 'node:fs/promises'
+import type { FileSystem } from './file-system.js'
 import { join } from 'node:path'
 import { BlockReader } from './block-reader.js'
 import { addDamage, keepDamagedBytes, type WalDamage } from './damage.js'
@@ -31,7 +31,7 @@ interface Cut {
 }
 
 /** Finds where the damage starts, reading only. */
-const findCut = async (files: string[], firsts: number[], snapshotIndex: number, maxRecordBytes: number): Promise<Cut | undefined> => {
+const findCut = async (files: string[], firsts: number[], snapshotIndex: number, maxRecordBytes: number, fs: FileSystem): Promise<Cut | undefined> => {
   let next = snapshotIndex + 1
   let start = 0
   while (start + 1 < files.length && firsts[start + 1] <= next) start++ // covered by the snapshot
@@ -43,7 +43,7 @@ const findCut = async (files: string[], firsts: number[], snapshotIndex: number,
       const from = Math.max(next, snapshotIndex + 1)
       return { from: i, damage: addDamage(undefined, { missingSegments: 1, detail: [`records ${from} to ${firsts[i] - 1} are missing: ${files[i - 1]} ends before ${files[i]} begins`] }) }
     }
-    const handle = await open(files[i], 'r')
+    const handle = await fs.open(files[i], 'r')
     try {
       const { size } = await handle.stat()
       const header = new Uint8Array(SEGMENT_HEADER_BYTES)
@@ -73,23 +73,23 @@ const findCut = async (files: string[], firsts: number[], snapshotIndex: number,
  * documentation); `undefined` if it found nothing to cut (the refusal had
  * another cause, which recovery will report again).
  */
-export const repairDamage = async (dir: string, maxRecordBytes: number, fsync: boolean): Promise<WalDamage | undefined> => {
-  const snapshotIndex = (await readSnapshotFile(dir, false))?.header.index ?? 0
-  const names = (await io('listing', dir, async () => await readdir(dir)))
+export const repairDamage = async (dir: string, maxRecordBytes: number, fsync: boolean, fs: FileSystem): Promise<WalDamage | undefined> => {
+  const snapshotIndex = (await readSnapshotFile(dir, false, fs))?.header.index ?? 0
+  const names = (await io('listing', dir, async () => await fs.readdir(dir)))
     .map((name) => ({ name, first: parseSegmentFileName(name) }))
     .filter((f): f is { name: string, first: number } => f.first !== undefined)
     .sort((a, b) => a.first - b.first)
   const files = names.map((f) => join(dir, f.name))
-  const cut = await io('checking', dir, async () => await findCut(files, names.map((f) => f.first), snapshotIndex, maxRecordBytes))
+  const cut = await io('checking', dir, async () => await findCut(files, names.map((f) => f.first), snapshotIndex, maxRecordBytes, fs))
   if (cut === undefined) return undefined
   let dropped = 0
   if (cut.within !== undefined) {
     const { file, offset } = cut.within
     const path = files[file]
     await io('cutting', path, async () => {
-      const handle = await open(path, 'r+')
+      const handle = await fs.open(path, 'r+')
       try {
-        dropped += await keepDamagedBytes(handle, path, offset, fsync)
+        dropped += await keepDamagedBytes(handle, path, offset, fsync, fs)
         await handle.truncate(offset)
         if (fsync) await handle.sync()
       } finally {
@@ -99,10 +99,10 @@ export const repairDamage = async (dir: string, maxRecordBytes: number, fsync: b
   }
   for (const path of files.slice(cut.from)) {
     await io('setting aside', path, async () => {
-      dropped += (await stat(path)).size
-      await rename(path, `${path}.damaged`)
+      dropped += (await fs.stat(path)).size
+      await fs.rename(path, `${path}.damaged`)
     })
   }
-  if (fsync) await io('syncing', dir, async () => { await fsyncDir(dir) })
+  if (fsync) await io('syncing', dir, async () => { await fsyncDir(dir, fs) })
   return { ...cut.damage, bytesDropped: dropped }
 }

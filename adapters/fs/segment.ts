@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { open, type FileHandle } from 'node:fs/promises'
+import type { FsFileHandle as FileHandle, FileSystem } from './file-system.js'
 import { join } from 'node:path'
 import { io, writeFully } from './fs-util.js'
 import { encodeSegmentHeader, segmentFileName, SEGMENT_HEADER_BYTES } from './segment-format.js'
@@ -36,10 +36,10 @@ export class Segment {
  * exists) and returns it with a handle open for writing. The caller fsyncs
  * the directory.
  */
-export const createSegment = async (dir: string, firstIndex: number, fsync: boolean): Promise<{ segment: Segment, handle: FileHandle }> => {
+export const createSegment = async (dir: string, firstIndex: number, fsync: boolean, fs: FileSystem): Promise<{ segment: Segment, handle: FileHandle }> => {
   const path = join(dir, segmentFileName(firstIndex))
   return await io('creating', path, async () => {
-    const handle = await open(path, 'wx+')
+    const handle = await fs.open(path, 'wx+')
     try {
       await writeFully(handle, [encodeSegmentHeader()], 0)
       if (fsync) await handle.sync()

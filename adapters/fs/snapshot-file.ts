@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { open, rename, rm } from 'node:fs/promises'
+import type { FileSystem } from './file-system.js'
 import { join } from 'node:path'
 import { crc32c } from './crc32c.js'
 import { corruptionError, fsyncDir, io, readFully, writeFully } from './fs-util.js'
@@ -64,12 +64,12 @@ const decodeHeader = (path: string, header: Uint8Array, fileSize: number): Snaps
  * Reads the snapshot file in `dir`: its header only, or with `withData` also
  * its data, checked against the checksum. `undefined` if there is none.
  */
-export const readSnapshotFile = async (dir: string, withData: boolean): Promise<{ header: SnapshotHeader, data?: Uint8Array } | undefined> => {
+export const readSnapshotFile = async (dir: string, withData: boolean, fs: FileSystem): Promise<{ header: SnapshotHeader, data?: Uint8Array } | undefined> => {
   const path = join(dir, SNAPSHOT_FILE)
   return await io('reading', path, async () => {
     let handle
     try {
-      handle = await open(path, 'r')
+      handle = await fs.open(path, 'r')
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw err
@@ -90,10 +90,10 @@ export const readSnapshotFile = async (dir: string, withData: boolean): Promise<
 }
 
 /** Durably replaces the snapshot in `dir` with `data`, covering indices up to `index`. */
-export const writeSnapshotFile = async (dir: string, index: number, data: Uint8Array, fsync: boolean): Promise<void> => {
+export const writeSnapshotFile = async (dir: string, index: number, data: Uint8Array, fsync: boolean, fs: FileSystem): Promise<void> => {
   const temp = join(dir, SNAPSHOT_TEMP_FILE)
   await io('writing', temp, async () => {
-    const handle = await open(temp, 'w')
+    const handle = await fs.open(temp, 'w')
     try {
       await writeFully(handle, [encodeHeader(index, data), data], 0)
       if (fsync) await handle.sync()
@@ -102,13 +102,13 @@ export const writeSnapshotFile = async (dir: string, index: number, data: Uint8A
     }
   })
   await io('renaming', temp, async () => {
-    await rename(temp, join(dir, SNAPSHOT_FILE))
-    if (fsync) await fsyncDir(dir)
+    await fs.rename(temp, join(dir, SNAPSHOT_FILE))
+    if (fsync) await fsyncDir(dir, fs)
   })
 }
 
 /** Removes a temporary snapshot file a crash left behind, if any. */
-export const removeSnapshotTemp = async (dir: string): Promise<void> => {
+export const removeSnapshotTemp = async (dir: string, fs: FileSystem): Promise<void> => {
   const temp = join(dir, SNAPSHOT_TEMP_FILE)
-  await io('removing', temp, async () => { await rm(temp, { force: true }) })
+  await io('removing', temp, async () => { await fs.rm(temp, { force: true }) })
 }

@@ -18,7 +18,7 @@
  *
  * @module
  */
-import type { FileHandle } from 'node:fs/promises'
+import type { FsFileHandle as FileHandle } from './file-system.js'
 import { BLOCK_BYTES, BlockReader } from './block-reader.js'
 import { crc32c } from './crc32c.js'
 import { crc32cCombine, crc32cRange } from './crc32c-combine.js'

@@ -4,11 +4,11 @@
  *
  * @module
  */
-import { mkdir } from 'node:fs/promises'
 import { dirname, resolve } from 'node:path'
 import { InvalidArgumentError, StorageError } from 'aegis-replication'
 import { AppendGroup } from './append-group.js'
 import { compactTo } from './compact-to.js'
+import type { FileSystem } from './file-system.js'
 import { fsyncDir, io } from './fs-util.js'
 import { firstIndexOf, lastIndexOf, type LogState } from './log-state.js'
 import { addDamage } from './damage.js'
@@ -23,20 +23,25 @@ import { appendRecords } from './write-batch.js'
 /** Recovers the log in `path`; with `onDamage: 'truncate'`, cuts damage that recovery refuses and tries again. */
 const recoverOrRepair = async (path: string, options: ResolvedWalOptions): Promise<RecoveredLog> => {
   try {
-    return await recover(path, options.maxRecordBytes, options.fsync)
+    return await recover(path, options.maxRecordBytes, options.fsync, options.fs)
   } catch (err) {
     if (options.onDamage !== 'truncate' || !(err instanceof StorageError)) throw err
-    const repaired = await repairDamage(path, options.maxRecordBytes, options.fsync)
+    const repaired = await repairDamage(path, options.maxRecordBytes, options.fsync, options.fs)
     if (repaired === undefined) throw err
-    const log = await recover(path, options.maxRecordBytes, options.fsync, true)
+    const log = await recover(path, options.maxRecordBytes, options.fsync, options.fs, true)
     const { damage } = log.recovery
     log.recovery.damage = damage === undefined ? repaired : addDamage(repaired, damage)
     return log
   }
 }
 
-/** Directories open in this process: a second writer would corrupt the log. */
-const openDirs = new Set<string>()
+/** Directories open in this process, per file system: a second writer would corrupt the log. */
+const openDirsOn = new WeakMap<FileSystem, Set<string>>()
+const openDirsIn = (fs: FileSystem): Set<string> => {
+  let dirs = openDirsOn.get(fs)
+  if (dirs === undefined) openDirsOn.set(fs, dirs = new Set())
+  return dirs
+}
 
 const checkIndex = (name: string, value: unknown, min: number): number => {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min) {
@@ -46,9 +51,9 @@ const checkIndex = (name: string, value: unknown, min: number): number => {
 }
 
 /** Makes the directories from `created` down to `path`, just made, durable: fsyncs each one's parent. */
-const syncNewDirs = async (created: string, path: string): Promise<void> => {
+const syncNewDirs = async (created: string, path: string, fs: FileSystem): Promise<void> => {
   for (let dir = path; ; dir = dirname(dir)) {
-    await io('syncing', dirname(dir), async () => { await fsyncDir(dirname(dir)) })
+    await io('syncing', dirname(dir), async () => { await fsyncDir(dirname(dir), fs) })
     if (dir === created || dirname(dir) === dir) return
   }
 }
@@ -73,17 +78,19 @@ export class WriteAheadLog {
   private group: AppendGroup | undefined
   private failure: StorageError | undefined
   private closing: Promise<void> | undefined
-  private readonly view: LogView = {
-    segments: () => this.state.segments,
-    firstIndex: () => this.firstIndex,
-    lastIndex: () => this.lastIndex,
-    mutations: () => this.state.mutations,
-    assertUsable: () => { this.assertUsable() }
-  }
+  private readonly view: LogView
 
   private constructor (state: LogState, recovery: WalRecovery) {
     this.state = state
     this.dir = state.dir
+    this.view = {
+      segments: () => this.state.segments,
+      firstIndex: () => this.firstIndex,
+      lastIndex: () => this.lastIndex,
+      mutations: () => this.state.mutations,
+      assertUsable: () => { this.assertUsable() },
+      fs: state.options.fs
+    }
     this.recovery = Object.freeze(recovery)
   }
 
@@ -103,11 +110,12 @@ export class WriteAheadLog {
     const resolved = resolveOptions(options)
     if (typeof dir !== 'string' || dir === '') throw new InvalidArgumentError('dir must be a non-empty path')
     const path = resolve(dir)
+    const openDirs = openDirsIn(resolved.fs)
     if (openDirs.has(path)) throw new StorageError(`write-ahead log: ${path} is already open in this process`)
     openDirs.add(path)
     try {
-      const created = await io('creating', path, async () => await mkdir(path, { recursive: true }))
-      if (created !== undefined && resolved.fsync) await syncNewDirs(created, path)
+      const created = await io('creating', path, async () => await resolved.fs.mkdir(path, { recursive: true }))
+      if (created !== undefined && resolved.fsync) await syncNewDirs(created, path, resolved.fs)
       const { segments, handle, snapshotIndex, recovery } = await recoverOrRepair(path, resolved)
       return new WriteAheadLog({ dir: path, options: resolved, segments, handle, snapshotIndex, mutations: 0 }, recovery)
     } catch (err) {
@@ -221,7 +229,7 @@ export class WriteAheadLog {
    */
   async snapshot (): Promise<{ index: number, data: Uint8Array } | undefined> {
     this.assertUsable()
-    const found = await readSnapshotFile(this.dir, true)
+    const found = await readSnapshotFile(this.dir, true, this.state.options.fs)
     return found === undefined ? undefined : { index: found.header.index, data: found.data ?? new Uint8Array(0) }
   }
 
@@ -232,7 +240,7 @@ export class WriteAheadLog {
       try {
         await io('closing', this.dir, async () => { await this.state.handle.close() })
       } finally {
-        openDirs.delete(this.dir)
+        openDirsIn(this.state.options.fs).delete(this.dir)
       }
     })()
     await this.closing

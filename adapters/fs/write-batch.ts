@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { FileHandle } from 'node:fs/promises'
+import type { FsFileHandle as FileHandle, FileSystem } from './file-system.js'
 import { fsyncDir, io, writeFully } from './fs-util.js'
 import { encodeRecordHeader, RECORD_HEADER_BYTES } from './segment-format.js'
 import type { LogState } from './log-state.js'
@@ -41,6 +41,7 @@ export interface BatchTarget {
   handle: FileHandle
   segmentBytes: number
   fsync: boolean
+  fs: FileSystem
 }
 
 interface OpenPart extends WrittenPart { handle: FileHandle, start: number, buffers: Uint8Array[] }
@@ -59,7 +60,7 @@ const flush = async (part: OpenPart, fsync: boolean): Promise<void> => {
  * failure, handles it opened are closed too.
  */
 export const writeBatch = async (target: BatchTarget, records: Uint8Array[]): Promise<WrittenBatch> => {
-  const { dir, tail, segmentBytes, fsync } = target
+  const { dir, tail, segmentBytes, fsync, fs } = target
   let part: OpenPart = { segment: tail, handle: target.handle, start: tail.size, size: tail.size, offsets: [], buffers: [] }
   const parts: OpenPart[] = [part]
   let next = tail.nextIndex
@@ -69,7 +70,7 @@ export const writeBatch = async (target: BatchTarget, records: Uint8Array[]): Pr
       const empty = part.segment.offsets.length + part.offsets.length === 0
       if (!empty && part.size + bytes > segmentBytes) {
         await flush(part, fsync)
-        const fresh = await createSegment(dir, next, fsync)
+        const fresh = await createSegment(dir, next, fsync, fs)
         if (part.handle !== target.handle) await part.handle.close()
         part = { segment: fresh.segment, handle: fresh.handle, start: fresh.segment.size, size: fresh.segment.size, offsets: [], buffers: [] }
         parts.push(part)
@@ -80,7 +81,7 @@ export const writeBatch = async (target: BatchTarget, records: Uint8Array[]): Pr
       next++
     }
     await flush(part, fsync)
-    if (fsync && parts.length > 1) await io('syncing', dir, async () => { await fsyncDir(dir) })
+    if (fsync && parts.length > 1) await io('syncing', dir, async () => { await fsyncDir(dir, fs) })
   } catch (err) {
     if (part.handle !== target.handle) await part.handle.close().catch(() => {})
     throw err
@@ -91,9 +92,9 @@ export const writeBatch = async (target: BatchTarget, records: Uint8Array[]): Pr
 
 /** Writes `records` (at least one) after the log's last record, then makes them visible in `state`. */
 export const appendRecords = async (state: LogState, records: Uint8Array[]): Promise<void> => {
-  const { segmentBytes, fsync } = state.options
+  const { segmentBytes, fsync, fs } = state.options
   const tail = state.segments[state.segments.length - 1]
-  const batch = await writeBatch({ dir: state.dir, tail, handle: state.handle, segmentBytes, fsync }, records)
+  const batch = await writeBatch({ dir: state.dir, tail, handle: state.handle, segmentBytes, fsync, fs }, records)
   for (const part of batch.parts) {
     for (const offset of part.offsets) part.segment.offsets.push(offset)
     part.segment.size = part.size
