@@ -46,11 +46,10 @@ import { InMemoryNetwork, type Transport } from 'aegis-replication/transport'
 import { Prng, runSeeds } from 'aegis-replication/testing'
 import { FileRaftStorage } from 'aegis-replication/fs'
 import {
-  EntryType, KvStateMachine, RaftNode, decodeKvResult, decodeRaftMessage, encodeKvCommand,
+  EntryType, KvStateMachine, RaftNode, decodeRaftMessage,
   type Entry, type HardState, type KvCommand, type RaftStorage, type Snapshot
 } from 'aegis-replication/raft'
-import { HistoryRecorder, checkLinearizable } from '../support/linearizability.js'
-import { kvInputOf, kvModel, kvOutputOf, type KvInput, type KvOutput } from '../support/kv-model.js'
+import { KvWorkload, SafetyChecker, finishAndCheck } from '../support/raft-sim-checks.js'
 import { SimDisk } from '../support/sim-disk.js'
 
 const POOL = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9']
@@ -128,59 +127,11 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   }
 
   // ---------------------------------------------------------------- safety checks
-  const leaderOfTerm = new Map<number, string>()
   /** `voter@term` → the candidate it granted its vote to. */
   const votes = new Map<string, string>()
-  const committed = new Map<number, { term: number, data: string }>()
-  let maxCommitted = 0
-  const checkedTo = new Map<string, number>()
-  const dataKey = (e: Entry): string => `${e.type}:${Array.from(e.data).join(',')}`
-  const checkNode = (s: SimNode): void => {
-    const core = s.node?.raft
-    if (core === undefined) return
-    const l = core.log
-    if (core.role === 'leader') {
-      const prev = leaderOfTerm.get(core.term)
-      if (prev !== undefined && prev !== s.id) fail(`two leaders in term ${core.term}: ${prev} and ${s.id}`)
-      if (prev === undefined) {
-        leaderOfTerm.set(core.term, s.id)
-        summary.leaders++
-        note(`${s.id} leads term ${core.term}`)
-        for (let i = l.snapshot.index + 1; i <= maxCommitted; i++) {
-          const c = committed.get(i)
-          if (c !== undefined && l.termAt(i) !== c.term) fail(`leader completeness: ${s.id}, leader of term ${core.term}, lacks committed entry ${i} (term ${c.term}, has ${l.termAt(i)})`)
-        }
-      }
-    }
-    const key = `${s.id}#${s.incarnation}`
-    for (let i = Math.max(checkedTo.get(key) ?? 0, l.snapshot.index) + 1; i <= l.committed; i++) {
-      const e = l.entries[i - l.snapshot.index - 1]
-      const c = committed.get(i)
-      if (c === undefined) { committed.set(i, { term: e.term, data: dataKey(e) }); maxCommitted = Math.max(maxCommitted, i) }
-      else if (c.term !== e.term || c.data !== dataKey(e)) fail(`state-machine safety: ${s.id} committed a different entry at ${i}: term ${e.term} vs ${c.term}`)
-    }
-    checkedTo.set(key, Math.max(checkedTo.get(key) ?? 0, l.committed))
-  }
-  let checks = 0
-  const check = (): void => {
-    checks++
-    const live = [...nodes.values()].filter((s) => s.node?.raft !== undefined)
-    for (const s of live) checkNode(s)
-    if (checks % 10 === 0) {
-      for (let a = 0; a < live.length; a++) {
-        for (let b = a + 1; b < live.length; b++) {
-          const la = live[a].node!.raft!.log
-          const lb = live[b].node!.raft!.log
-          const lo = Math.max(la.snapshot.index, lb.snapshot.index)
-          let i = Math.min(la.lastIndex(), lb.lastIndex())
-          while (i > lo && la.termAt(i) !== lb.termAt(i)) i--
-          for (let j = i; j > lo; j--) {
-            if (la.termAt(j) !== lb.termAt(j)) fail(`log matching: ${live[a].id} and ${live[b].id} agree at ${i} but differ at ${j}`)
-          }
-        }
-      }
-    }
-  }
+  const safety = new SafetyChecker(fail, (id, term) => { summary.leaders++; note(`${id} leads term ${term}`) })
+  const checkNode = (s: SimNode): void => { safety.checkNode(s) }
+  const check = (): void => { safety.check(nodes.values()) }
 
   // ---------------------------------------------------------------- nodes, power
   const powerLoss = (s: SimNode, why: string): void => {
@@ -296,12 +247,9 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   for (const id of initial) boot(addSimNode(id, false))
 
   // ---------------------------------------------------------------- clients
-  const history = new HistoryRecorder<KvInput, KvOutput>(() => clock.now())
-  let issuing = true
-  let finished = false
-  let inFlight = 0
-  const liveNodes = (): SimNode[] => [...nodes.values()].filter((s) => s.node !== undefined && !s.removed)
-  const leader = (): SimNode | undefined => liveNodes().find((s) => s.node!.isLeader())
+  const w = new KvWorkload({ nodes, prng, now: () => clock.now(), sleep })
+  const liveNodes = (): SimNode[] => w.liveNodes()
+  const leader = (): SimNode | undefined => w.leader()
   const pipeline = env.RAFT_DURABILITY_PIPELINE === '1'
 
   const randomCommand = (client: number, seq: number): KvCommand => {
@@ -314,7 +262,6 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     return { type: 'cas', key, expected: prng.next() < 0.3 ? null : new TextEncoder().encode(`c${prng.int(0, 3)}.${prng.int(1, seq)}`), next: value }
   }
 
-  const targets = new Map<string, string | undefined>()
   /** One attempt on `to`; the answer is lost if the node lost power before it came. */
   const attempt = async (to: SimNode, write: boolean, bytes: Uint8Array, client: string, seq: number): Promise<Uint8Array> => {
     const life = to.life
@@ -322,46 +269,18 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     if (!life.up) throw Object.assign(new Error('no answer: the node lost power'), { name: 'LostAnswer' })
     return res
   }
-  const perform = async (client: string, cmd: KvCommand, seq: number): Promise<void> => {
-    summary.ops++
-    inFlight++
-    const h = history.invoke(client, kvInputOf(cmd))
-    const bytes = encodeKvCommand(cmd)
-    const write = cmd.type !== 'get' && cmd.type !== 'range'
-    let target = targets.get(client)
-    for (;;) {
-      if (finished) { inFlight--; return }
-      const s = target !== undefined ? nodes.get(target) : undefined
-      const to = s?.node !== undefined && !s.removed ? s : (leader() ?? liveNodes()[prng.int(0, Math.max(0, liveNodes().length - 1))])
-      if (to?.node === undefined) { await sleep(20); continue }
-      try {
-        let res: Uint8Array
-        if (write && prng.next() < 0.15) {
-          // a duplicate retry: the same session and seq, twice at once, maybe to two nodes
-          const other = liveNodes()[prng.int(0, liveNodes().length - 1)] ?? to
-          res = await Promise.any([attempt(to, write, bytes, client, seq), attempt(other, write, bytes, client, seq)])
-        } else {
-          res = await attempt(to, write, bytes, client, seq)
-        }
-        if (finished) { inFlight--; return }
-        h.ok(kvOutputOf(decodeKvResult(res)))
-        targets.set(client, to.id)
-        summary.completed++
-        inFlight--
-        return
-      } catch (err) {
-        const e = (err instanceof AggregateError ? err.errors[0] : err) as Error & { leaderHint?: string }
-        const live = liveNodes()
-        target = e.name === 'NotLeaderError' && e.leaderHint !== undefined ? e.leaderHint : live.length > 0 ? live[prng.int(0, live.length - 1)].id : undefined
-        targets.set(client, target)
-        await sleep(prng.int(5, 30))
-      }
+  const perform = (client: string, cmd: KvCommand, seq: number): Promise<void> => w.perform(client, cmd, {
+    send: (to, write, bytes) => {
+      if (!write || prng.next() >= 0.15) return attempt(to, write, bytes, client, seq)
+      // a duplicate retry: the same session and seq, twice at once, maybe to two nodes
+      const other = liveNodes()[prng.int(0, liveNodes().length - 1)] ?? to
+      return Promise.any([attempt(to, write, bytes, client, seq), attempt(other, write, bytes, client, seq)])
     }
-  }
+  })
   const runClient = async (n: number): Promise<void> => {
     const id = `client${n}`
     let seq = 0
-    while (issuing && !finished) {
+    while (w.issuing && !w.finished) {
       if (pipeline && prng.next() < 0.5) {
         const a = ++seq
         const b = ++seq
@@ -421,19 +340,19 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     note(`figure-8 script: trap after-append on leader ${l1.id}`)
     l1.trap = 'after-append'
     l1.downMs = [150, 300]
-    if (!await waitFor(() => !l1.life.up, 300) || !issuing) { l1.trap = undefined; return }
+    if (!await waitFor(() => !l1.life.up, 300) || !w.issuing) { l1.trap = undefined; return }
     // whoever appends next is the next leader (its no-op): it loses power before sending it, and stays down
     const others = liveNodes().filter((x) => x !== l1)
     for (const x of others) { x.trap = 'after-append'; x.downMs = [400, 400] }
     note(`figure-8 script: trap after-append on ${others.map((x) => x.id).join(',')}`)
     const fired = await waitFor(() => others.some((x) => !x.life.up), 600)
     for (const x of others) { if (x.life.up) x.trap = undefined; x.downMs = [0, 60] }
-    if (!fired || !issuing) return
+    if (!fired || !w.issuing) return
     const l2 = others.find((x) => !x.life.up)!
     l2.held = true
     note(`figure-8 script: ${l2.id} kept down`)
     // l1 comes back with its old entry; its first commit advance (as leader) is followed by a power loss
-    if (!await waitFor(() => l1.life.up, 400) || !issuing) { release(l2); return }
+    if (!await waitFor(() => l1.life.up, 400) || !w.issuing) { release(l2); return }
     l1.trap = 'after-commit'
     l1.held = true
     note(`figure-8 script: trap after-commit on ${l1.id}`)
@@ -533,46 +452,25 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   }
 
   // ---------------------------------------------------------------- heal and check liveness
-  issuing = false
+  w.issuing = false
   net.heal()
   net.setOptions({ loss: 0, duplicate: 0, reorder: 0 })
   for (const a of POOL) for (const b of POOL) if (a !== b) net.setLinkOptions(a, b, {})
   for (const s of nodes.values()) { s.trap = undefined; s.downMs = [0, 60]; s.held = false; if (!s.removed && !s.life.up) boot(s) }
   note('healed; all nodes restarted')
-  const deadline = clock.now() + 15_000
-  while (clock.now() < deadline && (inFlight > 0 || leader() === undefined)) await run(50)
-  if (leader() === undefined) fail('liveness: no leader 15 s after healing')
-  if (inFlight > 0) fail(`liveness: ${inFlight} client operations still pending 15 s after healing`)
-  const settled = async (p: Promise<unknown>, what: string, ms: number): Promise<void> => {
-    let done = false
-    void p.then(() => { done = true })
-    const until = clock.now() + ms
-    while (!done && clock.now() < until) await run(20)
-    if (!done) fail(`liveness: ${what} did not complete within ${ms} ms after healing`)
-  }
-  await settled(Promise.all(clients), 'the clients', 1000)
-  for (const key of KEYS) await settled(perform('final', { type: 'get', key }, 0), `the final read of ${key}`, 5000)
-
-  const membersOf = (l: SimNode): string[] => { const c = l.node!.status().conf; return [...c.voters, ...c.learners] }
-  const converged = (): boolean => {
-    const l = leader()
-    if (l === undefined) return false
-    const commit = l.node!.status().commit
-    return membersOf(l).every((id) => nodes.get(id)?.node?.raft !== undefined && nodes.get(id)!.node!.status().applied >= commit)
-  }
-  const until = clock.now() + 10_000
-  while (!converged() && clock.now() < until) await run(50)
-  const l = leader()
-  if (l === undefined) fail('liveness: no leader at the end')
-  const final = membersOf(l!)
-  if (!converged()) fail(`members did not catch up: ${final.map((id) => `${id}@${nodes.get(id)?.node?.status().applied}`).join(' ')} vs commit ${l!.node!.status().commit}`)
-  const states = final.map((id) => Array.from(nodes.get(id)!.sm!.snapshot() as Uint8Array).join(','))
-  if (new Set(states).size !== 1) fail(`members hold different states: ${final.join(',')}`)
-  finished = true
-
   // every acknowledged write is in the history the final reads see: linearizability of the whole history
-  const result = checkLinearizable(history.operations, kvModel)
-  if (result.ok !== true) fail(`history is not linearizable (an acknowledged write lost, or a stale read): ${JSON.stringify(result).slice(0, 2000)}`)
+  await finishAndCheck({
+    workload: w,
+    now: () => clock.now(),
+    run,
+    fail,
+    clients,
+    finalRead: (key) => perform('final', { type: 'get', key }, 0),
+    keys: KEYS,
+    notLinearizable: 'history is not linearizable (an acknowledged write lost, or a stale read)'
+  })
+  summary.ops = w.ops
+  summary.completed = w.completed
   for (const s of nodes.values()) await s.node?.stop()
   return summary
 }

@@ -28,11 +28,10 @@ import type { Clock } from 'aegis-replication'
 import { InMemoryNetwork, type Transport } from 'aegis-replication/transport'
 import { Prng, runSeeds } from 'aegis-replication/testing'
 import {
-  KvStateMachine, MemoryRaftStorage, RaftNode, decodeKvResult, encodeKvCommand,
+  KvStateMachine, MemoryRaftStorage, RaftNode,
   type Entry, type HardState, type KvCommand, type RaftStorage, type Snapshot
 } from 'aegis-replication/raft'
-import { HistoryRecorder, checkLinearizable } from '../support/linearizability.js'
-import { kvInputOf, kvModel, kvOutputOf, type KvInput, type KvOutput } from '../support/kv-model.js'
+import { KvWorkload, SafetyChecker, finishAndCheck } from '../support/raft-sim-checks.js'
 
 const POOL = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9']
 const KEYS = ['a', 'b', 'c']
@@ -134,69 +133,16 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   }
 
   // ---------------------------------------------------------------- safety checks
-  const leaderOfTerm = new Map<number, string>()
-  const committed = new Map<number, { term: number, data: string }>()
-  let maxCommitted = 0
-  const checkedTo = new Map<string, number>()
-  const dataKey = (e: Entry): string => `${e.type}:${Array.from(e.data).join(',')}`
   const fail = (msg: string): never => {
     throw new Error(`${msg}\n--- simulation log (last 80) ---\n${log.slice(-80).join('\n')}\n--- network trace ---\n${net.formatTrace(40)}`)
   }
-  let checks = 0
-  const check = (): void => {
-    checks++
-    const live = [...nodes.values()].filter((s) => s.node?.raft !== undefined)
-    for (const s of live) {
-      const core = s.node!.raft!
-      const l = core.log
-      if (core.role === 'leader') {
-        const prev = leaderOfTerm.get(core.term)
-        if (prev !== undefined && prev !== s.id) fail(`two leaders in term ${core.term}: ${prev} and ${s.id}`)
-        if (prev === undefined) {
-          leaderOfTerm.set(core.term, s.id)
-          summary.leaders++
-          note(`${s.id} leads term ${core.term}`)
-          // leader completeness
-          for (let i = l.snapshot.index + 1; i <= maxCommitted; i++) {
-            const c = committed.get(i)
-            if (c !== undefined && l.termAt(i) !== c.term) fail(`leader ${s.id} of term ${core.term} lacks committed entry ${i} (term ${c.term}, has ${l.termAt(i)})`)
-          }
-        }
-      }
-      // state-machine safety: committed entries agree everywhere
-      const key = `${s.id}#${s.incarnation}`
-      for (let i = Math.max(checkedTo.get(key) ?? 0, l.snapshot.index) + 1; i <= l.committed; i++) {
-        const e = l.entries[i - l.snapshot.index - 1]
-        const c = committed.get(i)
-        if (c === undefined) { committed.set(i, { term: e.term, data: dataKey(e) }); maxCommitted = Math.max(maxCommitted, i) }
-        else if (c.term !== e.term || c.data !== dataKey(e)) fail(`${s.id} committed a different entry at ${i}: term ${e.term} vs ${c.term}`)
-      }
-      checkedTo.set(key, l.committed)
-    }
-    // log matching, now and then
-    if (checks % 10 === 0) {
-      for (let a = 0; a < live.length; a++) {
-        for (let b = a + 1; b < live.length; b++) {
-          const la = live[a].node!.raft!.log
-          const lb = live[b].node!.raft!.log
-          const lo = Math.max(la.snapshot.index, lb.snapshot.index)
-          let i = Math.min(la.lastIndex(), lb.lastIndex())
-          while (i > lo && la.termAt(i) !== lb.termAt(i)) i--
-          for (let j = i; j > lo; j--) {
-            if (la.termAt(j) !== lb.termAt(j)) fail(`log matching: ${live[a].id} and ${live[b].id} agree at ${i} but differ at ${j}`)
-          }
-        }
-      }
-    }
-  }
+  const safety = new SafetyChecker(fail, (id, term) => { summary.leaders++; note(`${id} leads term ${term}`) })
+  const check = (): void => { safety.check(nodes.values()) }
 
   // ---------------------------------------------------------------- clients
-  const history = new HistoryRecorder<KvInput, KvOutput>(() => clock.now())
-  let issuing = true
-  let finished = false
-  let inFlight = 0
-  const liveNodes = (): SimNode[] => [...nodes.values()].filter((s) => s.node !== undefined && !s.removed)
-  const leader = (): SimNode | undefined => liveNodes().find((s) => s.node!.isLeader())
+  const w = new KvWorkload({ nodes, prng, now: () => clock.now(), sleep })
+  const liveNodes = (): SimNode[] => w.liveNodes()
+  const leader = (): SimNode | undefined => w.leader()
   const allowRange = prng.next() < 0.3
 
   const randomCommand = (client: number, seq: number): KvCommand => {
@@ -210,54 +156,29 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     return { type: 'range', start: 'a', end: null, limit: 0 }
   }
 
-  /** Where each client sends requests: the node that last served it, until that fails. */
-  const targets = new Map<string, string | undefined>()
   /** Each client's session: its writes are numbered 1, 2, …; one at a time, so all before the current one are acknowledged. */
   const writeSeqs = new Map<string, number>()
-  const perform = async (client: string, cmd: KvCommand): Promise<void> => {
-    summary.ops++
-    inFlight++
-    const h = history.invoke(client, kvInputOf(cmd))
-    const bytes = encodeKvCommand(cmd)
+  const perform = (client: string, cmd: KvCommand): Promise<void> => {
     const write = cmd.type !== 'get' && cmd.type !== 'range'
     const seq = write ? (writeSeqs.get(client) ?? 0) + 1 : 0
     if (write) writeSeqs.set(client, seq)
-    let target = targets.get(client)
-    if (!write && prng.next() < 0.4) {
-      // followers serve reads too (through the leader's ReadIndex)
-      const live = liveNodes()
-      if (live.length > 0) target = live[prng.int(0, live.length - 1)].id
-    }
-    for (;;) {
-      if (finished) { inFlight--; return }
-      const s = target !== undefined ? nodes.get(target) : undefined
-      const to = s?.node !== undefined && !s.removed ? s : (leader() ?? liveNodes()[prng.int(0, Math.max(0, liveNodes().length - 1))])
-      if (to?.node === undefined) { await sleep(20); continue }
-      try {
-        const res = write
-          ? await to.node.propose(bytes, { session: { clientId: client, seq, ackedSeq: seq - 1 } })
-          : await to.node.read(bytes)
-        if (finished) { inFlight--; return }
-        h.ok(kvOutputOf(decodeKvResult(res)))
-        targets.set(client, to.id)
-        summary.completed++
-        inFlight--
-        return
-      } catch (err) {
-        const e = err as Error & { leaderHint?: string }
-        // follow a leader hint; otherwise try any node (a real client does not know who leads)
+    return w.perform(client, cmd, {
+      firstTarget: (isWrite, last) => {
+        // followers serve reads too (through the leader's ReadIndex)
+        if (isWrite || prng.next() >= 0.4) return last
         const live = liveNodes()
-        target = e.name === 'NotLeaderError' && e.leaderHint !== undefined ? e.leaderHint : live.length > 0 ? live[prng.int(0, live.length - 1)].id : undefined
-        targets.set(client, target)
-        await sleep(prng.int(5, 30))
-      }
-    }
+        return live.length > 0 ? live[prng.int(0, live.length - 1)].id : last
+      },
+      send: (to, isWrite, bytes) => isWrite
+        ? to.node!.propose(bytes, { session: { clientId: client, seq, ackedSeq: seq - 1 } })
+        : to.node!.read(bytes)
+    })
   }
 
   const runClient = async (n: number): Promise<void> => {
     const id = `client${n}`
     let seq = 0
-    while (issuing && !finished) {
+    while (w.issuing && !w.finished) {
       await perform(id, randomCommand(n, ++seq))
       await sleep(prng.int(0, 15))
     }
@@ -358,50 +279,25 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   }
 
   // ---------------------------------------------------------------- heal and check liveness
-  issuing = false
+  w.issuing = false
   net.heal()
   net.setOptions({ loss: 0, duplicate: 0, reorder: 0 })
   for (const a of POOL) for (const b of POOL) if (a !== b) net.setLinkOptions(a, b, {})
   for (const s of nodes.values()) if (!s.removed && s.node === undefined) boot(s)
   note('healed; all nodes restarted')
-  const deadline = clock.now() + 15_000
-  while (clock.now() < deadline && (inFlight > 0 || leader() === undefined)) await run(50)
-  if (leader() === undefined) fail('liveness: no leader 15 s after healing')
-  if (inFlight > 0) fail(`liveness: ${inFlight} client operations still pending 15 s after healing`)
-  const settled = async (p: Promise<unknown>, what: string, ms: number): Promise<void> => {
-    let done = false
-    void p.then(() => { done = true })
-    const until = clock.now() + ms
-    while (!done && clock.now() < until) await run(20)
-    if (!done) fail(`liveness: ${what} did not complete within ${ms} ms after healing`)
-  }
-  await settled(Promise.all(clients), 'the clients', 1000)
-
-  // a final read of every key joins the history
-  for (const key of KEYS) await settled(perform('final', { type: 'get', key }), `the final read of ${key}`, 5000)
-
-  // every member converges
-  const membersOf = (l: SimNode): string[] => { const c = l.node!.status().conf; return [...c.voters, ...c.learners] }
-  const converged = (): boolean => {
-    const l = leader()
-    if (l === undefined) return false
-    const commit = l.node!.status().commit
-    return membersOf(l).every((id) => nodes.get(id)?.node?.raft !== undefined && nodes.get(id)!.node!.status().applied >= commit)
-  }
-  const until = clock.now() + 10_000
-  while (!converged() && clock.now() < until) await run(50)
-  const l = leader()
-  if (l === undefined) fail('liveness: no leader at the end')
-  const members = membersOf(l!)
-  if (!converged()) fail(`members did not catch up: ${members.map((id) => `${id}@${nodes.get(id)?.node?.status().applied}`).join(' ')} vs commit ${l!.node!.status().commit}`)
-  const states = members.map((id) => Array.from(nodes.get(id)!.sm!.snapshot() as Uint8Array).join(','))
-  if (new Set(states).size !== 1) fail(`members hold different states: ${members.join(',')}`)
+  const members = await finishAndCheck({
+    workload: w,
+    now: () => clock.now(),
+    run,
+    fail,
+    clients,
+    finalRead: (key) => perform('final', { type: 'get', key }),
+    keys: KEYS,
+    beforeCheck: () => { if (env.RAFT_SIM_PROGRESS !== undefined) process.stderr.write(`checking ${w.history.operations.length} ops (range: ${allowRange}) at ${(performance.now() - wallStart).toFixed(0)} ms\n`) }
+  })
   for (const id of members) if ((nodes.get(id)!.node!.status().snapshotIndex) > 0) summary.snapshots++
-  finished = true
-
-  if (env.RAFT_SIM_PROGRESS !== undefined) process.stderr.write(`checking ${history.operations.length} ops (range: ${allowRange}) at ${(performance.now() - wallStart).toFixed(0)} ms\n`)
-  const result = checkLinearizable(history.operations, kvModel)
-  if (result.ok !== true) fail(`history is not linearizable: ${JSON.stringify(result).slice(0, 2000)}`)
+  summary.ops = w.ops
+  summary.completed = w.completed
   for (const s of nodes.values()) await s.node?.stop()
   return summary
 }
