@@ -1,13 +1,14 @@
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import WebSocket, { WebSocketServer } from 'ws'
-import { Doc, type Clock, type Logger, type TimerHandle } from 'aegis-replication'
+import { Doc, type Logger } from 'aegis-replication'
 import { Awareness, ErrorCode, HubRoom, SyncServer, type AuthDecision, type RoomStore } from 'aegis-replication/sync'
 import { Prng, runSeeds } from 'aegis-replication/testing'
 import {
   WebSocketProvider, type ProviderStatus, type RoomError, type WebSocketLike, type WebSocketProviderOptions
 } from '../../../adapters/websocket/index.js'
 import { backoffDelay } from '../../../adapters/websocket/backoff.js'
+import { FakeClock } from '../../support/fake-clock.js'
 
 const SEED = 0x5eed
 
@@ -352,30 +353,6 @@ describe('WebSocketProvider', () => {
     expect(hub.largestFrameOut).toBeLessThanOrEqual(maxFrameBytes)
   })
 })
-
-/** A manual clock: timers run only when the test advances time. */
-class FakeClock implements Clock {
-  time = 0
-  readonly timers: Array<{ at: number, ms: number, fn: () => void, cleared: boolean }> = []
-  now (): number { return this.time }
-  setTimeout (fn: () => void, ms: number): TimerHandle {
-    const t = { at: this.time + ms, ms, fn, cleared: false }
-    this.timers.push(t)
-    return t as unknown as TimerHandle
-  }
-  clearTimeout (handle: TimerHandle): void { (handle as unknown as { cleared: boolean }).cleared = true }
-  advance (ms: number): void {
-    const end = this.time + ms
-    for (;;) {
-      const due = this.timers.filter(t => !t.cleared && t.at <= end).sort((x, y) => x.at - y.at)[0]
-      if (due === undefined) break
-      this.time = due.at
-      due.cleared = true
-      due.fn()
-    }
-    this.time = end
-  }
-}
 
 /** Sockets that never touch the network: the test opens or fails them. */
 const fakeSockets = () => {
