@@ -7,66 +7,22 @@
  * a 4th hub joins with --join and serves reads. Needs dist/ (`npm test`
  * builds it).
  */
-import { spawn, type ChildProcess } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { afterAll, describe, expect, it } from 'vitest'
-import { WebSocket } from 'ws'
-import { Doc } from 'aegis-replication'
-import { WebSocketProvider } from 'aegis-replication/websocket'
+import { describe, expect, it } from 'vitest'
+import { type WebSocketProvider } from 'aegis-replication/websocket'
 import { adminRequest } from '../../adapters/hub/admin-client.js'
 import { freePort, until as untilWithin } from '../support/net.js'
+import { type Proc, dec, enc, exited, leaderAmong, raftOf, requireDist, useHubProcesses } from '../support/hub-process.js'
 
 const until = async (cond: () => Promise<boolean> | boolean, what: string, ms = 60_000): Promise<void> => { await untilWithin(cond, what, ms, 50) }
-
-const root = fileURLToPath(new URL('../../', import.meta.url))
-const bin = join(root, 'bin/aegis-hub.mjs')
-const dist = join(root, 'dist/hub.js')
-
-const children = new Set<ChildProcess>()
-const providers: WebSocketProvider[] = []
-let dataRoot = ''
-afterAll(async () => {
-  for (const p of providers) p.destroy()
-  for (const c of children) c.kill('SIGKILL')
-  if (dataRoot !== '') await rm(dataRoot, { recursive: true, force: true })
-})
-
-interface RaftMetrics { id: string, role: string, leader: string | null, term: number, commit: number, applied: number, voters: string[] }
-
-const raftOf = async (port: number): Promise<RaftMetrics | undefined> => {
-  try {
-    const r = await fetch(`http://127.0.0.1:${port}/metrics.json`)
-    return ((await r.json()) as { raft?: RaftMetrics }).raft
-  } catch {
-    return undefined // down
-  }
-}
-
-const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
-const dec = (b: Uint8Array | null): string | null => b === null ? null : new TextDecoder().decode(b)
-
-interface Proc { child: ChildProcess, out: () => string }
-
-const run = (args: string[], env: Record<string, string | undefined> = {}): Proc => {
-  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, AEGIS_HUB_CLUSTER_SECRET: undefined, ...env } })
-  children.add(child)
-  let out = ''
-  child.stdout!.on('data', (d: Buffer) => { out += d.toString() })
-  child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
-  child.once('exit', () => { children.delete(child) })
-  return { child, out: () => out }
-}
-
-const exited = async (p: Proc): Promise<number> => p.child.exitCode ?? await new Promise<number>(resolve => p.child.once('exit', (code) => resolve(code ?? -1)))
+const hubs = useHubProcesses(until)
+const run = hubs.run
 
 describe('aegis-hub processes: cluster secret and membership', () => {
   it('refuse hubs without the secret; TooLarge keeps the group going; a wiped hub is refused until re-added; a 4th hub joins', { timeout: 240_000 }, async () => {
-    if (!existsSync(dist)) throw new Error('dist/hub.js is missing: run `npm run build` (npm test builds it)')
-    dataRoot = await mkdtemp(join(tmpdir(), 'aegis-raft-members-e2e-'))
+    requireDist()
+    const dataRoot = await hubs.dataDir('aegis-raft-members-e2e-')
     const secretFile = join(dataRoot, 'cluster-secret')
     await writeFile(secretFile, 'e2e-members-secret-0123456789abcdef0123456789\n') // the file's newline is trimmed
     const wrongFile = join(dataRoot, 'wrong-secret')
@@ -80,24 +36,16 @@ describe('aegis-hub processes: cluster secret and membership', () => {
     const phase = (name: string): void => { phases.push(`${name} ${((Date.now() - t0) / 1000).toFixed(1)}s`) }
     const group = ['n1', 'n2', 'n3']
     const start = async (id: string, extra: string[]): Promise<Proc> => {
-      const p = run(['--port', String(ports[id]), '--data', join(dataRoot, id), '--id', id, '--no-fsync', ...extra])
+      const p = await hubs.start(id, ports[id], ['--data', join(dataRoot, id), '--id', id, '--no-fsync', ...extra])
       procs.set(id, p)
-      await until(async () => (await raftOf(ports[id])) !== undefined || p.child.exitCode !== null, `hub ${id} listening`)
-      if (p.child.exitCode !== null) throw new Error(`hub ${id} exited:\n${p.out()}`)
       return p
     }
     const peersOf = (id: string): string => group.filter(p => p !== id).map(p => `${p}=${urlOf(p)}`).join(',')
     await Promise.all(group.map(async id => await start(id, ['--peers', peersOf(id), '--cluster-secret-file', secretFile])))
-    const leader = async (among: string[]): Promise<string | undefined> => {
-      const ms = await Promise.all(among.map(async id => await raftOf(ports[id])))
-      const ls = ms.filter(m => m?.role === 'leader')
-      return ls.length === 1 ? ls[0]!.id : undefined
-    }
+    const leader = async (among: string[]): Promise<string | undefined> => await leaderAmong(ports, among)
     await until(async () => (await leader(group)) !== undefined, 'a first leader')
     const kvAt = (id: string): WebSocketProvider['kv'] => {
-      const p = new WebSocketProvider(urlOf(id), 'e2e-members', new Doc(), { WebSocket: WebSocket as never })
-      providers.push(p)
-      return p.kv
+      return hubs.provider(urlOf(id), 'e2e-members').kv
     }
     const members = async (...args: string[]): Promise<string> => {
       const p = run(['members', ...args, '--cluster-secret-file', secretFile])
