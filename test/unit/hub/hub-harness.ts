@@ -27,11 +27,23 @@ export const tempDir = async (): Promise<string> => {
   return d
 }
 
-/** A hub on 127.0.0.1 with a fresh data dir, closed after the test. */
+/** A hub on 127.0.0.1 (with a fresh data dir unless `options.dataDir` names one), closed after the test. */
 export const startHub = async (options: HubOptions = {}): Promise<Hub> => {
-  const hub = await createHub({ port: 0, dataDir: await tempDir(), logger: silentLogger, fsync: false, ...options })
+  const hub = await createHub({ port: 0, logger: silentLogger, fsync: false, ...options, dataDir: options.dataDir ?? await tempDir() })
   hubs.push(hub)
   return hub
+}
+
+/** Closes a hub of `startHub` now (not again after the test). */
+export const closeHub = async (hub: Hub): Promise<void> => {
+  hubs.splice(hubs.indexOf(hub), 1)
+  await hub.close()
+}
+
+/** Destroys `p` (a provider) after the test; returns it. */
+export const destroyLater = <T extends { destroy: () => void }>(p: T): T => {
+  later(() => { p.destroy() })
+  return p
 }
 
 /** Opens a `ws` socket; resolves with it once open, or rejects with the HTTP status the hub refused it with. */

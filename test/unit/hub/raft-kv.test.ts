@@ -4,41 +4,21 @@
  * racing claims with exactly one winner, a linearizable history of
  * concurrent clients, auth, and a hub without a group.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { Doc, silentLogger } from 'aegis-replication'
+import { Doc } from 'aegis-replication'
 import { KvRequestError } from 'aegis-replication/sync'
 import { WebSocketProvider } from 'aegis-replication/websocket'
-import { createHub, type Hub, type HubOptions } from 'aegis-replication/hub'
+import { type Hub } from 'aegis-replication/hub'
 import { checkLinearizable, HistoryRecorder } from '../../support/linearizability.js'
 import { kvModel, type KvInput, type KvOutput } from '../../support/kv-model.js'
 import { freePort, until as untilWithin } from '../../support/net.js'
+import { destroyLater, startHub } from './hub-harness.js'
 
 const until = async (cond: () => boolean, what: string, ms = 20_000): Promise<void> => { await untilWithin(cond, what, ms) }
 
-const dirs: string[] = []
-const hubs: Hub[] = []
-const providers: WebSocketProvider[] = []
-afterEach(async () => {
-  for (const p of providers.splice(0)) p.destroy()
-  for (const h of hubs.splice(0)) await h.close()
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
-})
-
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const dec = (b: Uint8Array | null): string | null => b === null ? null : new TextDecoder().decode(b)
-
-
-const startHub = async (options: HubOptions): Promise<Hub> => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'aegis-raft-hub-'))
-  dirs.push(dataDir)
-  const hub = await createHub({ port: 0, dataDir, logger: silentLogger, fsync: false, ...options })
-  hubs.push(hub)
-  return hub
-}
 
 const FAST = { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30 }
 
@@ -54,10 +34,9 @@ const startGroup = async (): Promise<Hub[]> => {
 
 const client = (hub: Hub, token?: string): WebSocketProvider => {
   const p = new WebSocketProvider(hub.url, 'kv-test-room', new Doc(), { WebSocket: WebSocket as never, token })
-  providers.push(p)
+  destroyLater(p)
   return p
 }
-
 
 const leaderOf = (group: Hub[]): string | undefined => {
   const leaders = group.map(h => h.metrics().raft).filter(r => r?.role === 'leader')

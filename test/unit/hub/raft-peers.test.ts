@@ -6,46 +6,29 @@
  * over the entry limit gets `TooLarge` and the group keeps committing; an
  * entry just under the limit (bigger than a client frame) commits.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
 import * as encoding from 'lib0/encoding'
 import { Doc, silentLogger } from 'aegis-replication'
 import { encodeKvCommand, encodeRaftMessage, EntryType } from 'aegis-replication/raft'
 import { WebSocketProvider } from 'aegis-replication/websocket'
-import { createHub, type Hub, type HubOptions } from 'aegis-replication/hub'
+import { type Hub, type HubOptions } from 'aegis-replication/hub'
 import { adminRequest } from '../../../adapters/hub/admin-client.js'
 import { PeerLink } from '../../../adapters/hub/peer-link.js'
 import { PeerRole } from '../../../adapters/hub/cluster-auth.js'
 import { encodeForward } from '../../../adapters/hub/peer-channels.js'
 import { freePort, until as untilWithin } from '../../support/net.js'
+import { destroyLater, startHub as startHarnessHub } from './hub-harness.js'
 
 const until = async (cond: () => boolean | Promise<boolean>, what: string, ms = 30_000): Promise<void> => { await untilWithin(cond, what, ms, 20) }
 
 const SECRET = 'raft-peers-test-secret-0123456789abcdef'
 const FAST = { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30 }
 
-const dirs: string[] = []
-const hubs: Hub[] = []
-const providers: WebSocketProvider[] = []
-afterEach(async () => {
-  for (const p of providers.splice(0)) p.destroy()
-  for (const h of hubs.splice(0)) await h.close()
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
-})
-
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const dec = (b: Uint8Array | null): string | null => b === null ? null : new TextDecoder().decode(b)
 
-const startHub = async (options: HubOptions): Promise<Hub> => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'aegis-raft-peers-'))
-  dirs.push(dataDir)
-  const hub = await createHub({ port: 0, dataDir, logger: silentLogger, fsync: false, raft: FAST, ...options })
-  hubs.push(hub)
-  return hub
-}
+const startHub = async (options: HubOptions): Promise<Hub> => await startHarnessHub({ raft: FAST, ...options })
 
 const startGroup = async (extra: HubOptions = {}): Promise<Hub[]> => {
   const ports = await Promise.all([0, 1, 2].map(async () => await freePort()))
@@ -58,7 +41,7 @@ const startGroup = async (extra: HubOptions = {}): Promise<Hub[]> => {
 
 const client = (hub: Hub, token?: string): WebSocketProvider => {
   const p = new WebSocketProvider(hub.url, 'kv-peers-room', new Doc(), { WebSocket: WebSocket as never, token })
-  providers.push(p)
+  destroyLater(p)
   return p
 }
 
@@ -222,7 +205,7 @@ describe('hub peers: sizes', () => {
     await until(() => leaderOf(group) !== undefined, 'a leader')
     const small = (h: Hub): WebSocketProvider => {
       const p = new WebSocketProvider(h.url, 'kv-peers-room', new Doc(), { WebSocket: WebSocket as never, maxFrameBytes: 16 * 1024 })
-      providers.push(p)
+      destroyLater(p)
       return p
     }
     const value = new Uint8Array(200 * 1024).fill(9)

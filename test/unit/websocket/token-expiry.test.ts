@@ -5,33 +5,13 @@
  * (reconnects, ticks, retries) run on a manual clock the test advances, so
  * backoffs of up to 30 s cost no wall-clock time.
  */
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { WebSocket } from 'ws'
-import { Doc, silentLogger } from 'aegis-replication'
+import { Doc } from 'aegis-replication'
 import { ErrorCode, KvRequestError, type AuthDecision } from 'aegis-replication/sync'
 import { WebSocketProvider, type RoomError, type WebSocketProviderOptions } from 'aegis-replication/websocket'
-import { createHub, type Hub, type HubOptions } from 'aegis-replication/hub'
 import { FakeClock } from '../../support/fake-clock.js'
-
-const dirs: string[] = []
-const hubs: Hub[] = []
-const providers: WebSocketProvider[] = []
-afterEach(async () => {
-  for (const p of providers.splice(0)) p.destroy()
-  for (const h of hubs.splice(0)) await h.close()
-  for (const d of dirs.splice(0)) await rm(d, { recursive: true, force: true })
-})
-
-const startHub = async (options: HubOptions & { dataDir?: string }): Promise<Hub> => {
-  const dataDir = options.dataDir ?? await mkdtemp(join(tmpdir(), 'aegis-token-'))
-  if (!dirs.includes(dataDir)) dirs.push(dataDir)
-  const hub = await createHub({ port: 0, logger: silentLogger, fsync: false, ...options, dataDir })
-  hubs.push(hub)
-  return hub
-}
+import { closeHub, destroyLater, startHub, tempDir } from '../hub/hub-harness.js'
 
 /** `auth` for `exp:<ms>` tokens, judged by the test's clock; the tokens it saw go to `seen`. */
 const expiringAuth = (clock: FakeClock, seen: string[] = []) => (token: string, room: string): AuthDecision => {
@@ -43,7 +23,7 @@ const expiringAuth = (clock: FakeClock, seen: string[] = []) => (token: string, 
 
 const provider = (url: string, room: string, doc: Doc, opts: WebSocketProviderOptions): WebSocketProvider => {
   const p = new WebSocketProvider(url, room, doc, { WebSocket: WebSocket as never, random: { next: () => 0.5 }, ...opts })
-  providers.push(p)
+  destroyLater(p)
   return p
 }
 
@@ -61,8 +41,8 @@ describe('WebSocketProvider with a token function', () => {
   it('an app that comes back online after its token expired recovers without a reload', async () => {
     const clock = new FakeClock()
     const auth = expiringAuth(clock)
-    const hub = await startHub({ auth })
-    const dataDir = dirs.at(-1)!
+    const dataDir = await tempDir()
+    const hub = await startHub({ auth, dataDir })
     // the app hands out its cached token until it learns it is stale (a common pattern)
     let cached = 'exp:60000'
     const calls: number[] = []
@@ -79,8 +59,7 @@ describe('WebSocketProvider with a token function', () => {
     await drive(clock, () => p.pending === 0, 'the first ack')
 
     // offline while the token expires: the hub goes away, the app keeps editing
-    await hub.close()
-    hubs.splice(hubs.indexOf(hub), 1)
+    await closeHub(hub)
     await drive(clock, () => p.status === 'disconnected', 'the disconnect')
     doc.map('m').set('offline', 2)
     clock.advance(120_000)
