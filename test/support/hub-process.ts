@@ -107,3 +107,24 @@ export const useHubProcesses = (until: Until): HubProcesses => {
     }
   }
 }
+
+/**
+ * Runs `aegis-hub args` (environment `env`, default this process's) and
+ * resolves once it logs the URL it listens on; rejects with its output if it
+ * exits first. The child goes into `children` at once, for the caller's cleanup.
+ */
+export const spawnListeningHub = async (args: string[], children: ChildProcess[], env?: NodeJS.ProcessEnv): Promise<{ child: ChildProcess, url: string }> => {
+  const child = spawn(process.execPath, [hubBin, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
+  children.push(child)
+  let out = ''
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout!.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /"url":"(ws:\/\/[^"]+)"/.exec(out)
+      if (m !== null) resolve(m[1])
+    })
+    child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
+    child.once('exit', (code) => reject(new Error(`aegis-hub exited (${code}) before listening:\n${out}`)))
+  })
+  return { child, url }
+}

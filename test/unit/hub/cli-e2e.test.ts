@@ -19,6 +19,7 @@ import { Doc } from 'aegis-replication'
 import { ErrorCode } from 'aegis-replication/sync'
 import { WebSocketProvider, type RoomError } from 'aegis-replication/websocket'
 import { until } from '../../support/net.js'
+import { spawnListeningHub } from '../../support/hub-process.js'
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../../..')
 const bin = join(root, 'bin/aegis-hub.mjs')
@@ -58,20 +59,8 @@ const runToExit = async (args: string[], env: Record<string, string> = {}): Prom
 }
 
 /** Starts `aegis-hub args` on a free port; resolves with its URL once it listens. */
-const spawnHub = async (args: string[]): Promise<string> => {
-  const child = spawn(process.execPath, [bin, '--port', '0', '--host', '127.0.0.1', ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH } })
-  children.push(child)
-  let out = ''
-  return await new Promise<string>((resolve, reject) => {
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /"url":"(ws:\/\/[^"]+)"/.exec(out)
-      if (m !== null) resolve(m[1])
-    })
-    child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
-    child.once('exit', (code) => reject(new Error(`aegis-hub exited (${code}) before listening:\n${out}`)))
-  })
-}
+const spawnHub = async (args: string[]): Promise<string> =>
+  (await spawnListeningHub(['--port', '0', '--host', '127.0.0.1', ...args], children, { PATH: process.env.PATH })).url
 
 const token = async (claims: Record<string, unknown>, exp: number | string = '10m'): Promise<string> =>
   await new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setExpirationTime(exp).sign(new TextEncoder().encode(SECRET))

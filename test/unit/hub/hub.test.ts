@@ -16,6 +16,7 @@ import { Doc, silentLogger } from 'aegis-replication'
 import { decodeMessage, encodeMessage, ErrorCode, MessageType, SyncClient, type ClientRoom, type ClientRoomOptions, type SyncMessage } from 'aegis-replication/sync'
 import { Prng } from 'aegis-replication/testing'
 import { createHub, type Hub, type HubOptions } from 'aegis-replication/hub'
+import { spawnListeningHub } from '../../support/hub-process.js'
 
 const dirs: string[] = []
 const hubs: Hub[] = []
@@ -230,19 +231,7 @@ describe('hub process (aegis-hub CLI)', () => {
 
   const spawnHub = async (dataDir: string, port = 0): Promise<{ child: ChildProcess, url: string }> => {
     if (!existsSync(dist)) throw new Error('dist/hub.js is missing: run `npm run build` (npm test builds it)')
-    const child = spawn(process.execPath, [bin, '--port', String(port), '--data', dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
-    children.push(child)
-    let out = ''
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout!.on('data', (d: Buffer) => {
-        out += d.toString()
-        const m = /"url":"(ws:\/\/[^"]+)"/.exec(out)
-        if (m !== null) resolve(m[1])
-      })
-      child.stderr!.on('data', (d: Buffer) => { out += d.toString() })
-      child.once('exit', (code) => reject(new Error(`aegis-hub exited (${code}) before listening:\n${out}`)))
-    })
-    return { child, url }
+    return await spawnListeningHub(['--port', String(port), '--data', dataDir], children)
   }
 
   it('createHub on a port that is taken rejects with EADDRINUSE and the process keeps running', async () => {
