@@ -49,7 +49,7 @@ import {
   EntryType, KvStateMachine, RaftNode, decodeRaftMessage,
   type Entry, type HardState, type KvCommand, type RaftStorage, type Snapshot
 } from 'aegis-replication/raft'
-import { KvWorkload, SafetyChecker, finishAndCheck } from '../support/raft-sim-checks.js'
+import { KvWorkload, SafetyChecker, finishAndCheck, networkFaults } from '../support/raft-sim-checks.js'
 import { SimDisk } from '../support/sim-disk.js'
 
 const POOL = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9']
@@ -302,6 +302,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   }
 
   // ---------------------------------------------------------------- faults
+  const faults = networkFaults(net, prng, note)
   await run(300)
   const clients = [0, 1, 2, 3].map((n) => runClient(n))
   const faultEnd = clock.now() + prng.int(1500, 3000)
@@ -370,18 +371,10 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     const ids = members()
     const up = ids.filter((id) => nodes.get(id)!.node !== undefined)
     const down = ids.filter((id) => !nodes.get(id)!.life.up)
-    if (r < 0.05) {
-      const l = leader()
-      if (l !== undefined) { net.partition([l.id]); note(`isolate leader ${l.id}`) }
-    } else if (r < 0.09) {
-      const cut = ids.filter(() => prng.next() < 0.4)
-      net.partition(cut)
-      note(`partition [${cut.join(',')}] | rest`)
-    } else if (r < 0.13) {
-      const a = pick(ids)
-      const b = pick(ids)
-      if (a !== b) { net.block(a, b); note(`block ${a} -> ${b}`) }
-    } else if (r < 0.19) {
+    if (r < 0.05) faults.isolate(leader())
+    else if (r < 0.09) faults.partition(ids)
+    else if (r < 0.13) faults.block(ids)
+    else if (r < 0.19) {
       // the leader loses power; every voter loses power right after its vote in the election that follows
       const l = leader()
       if (l !== undefined) {
@@ -390,17 +383,10 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
         for (const id of up) if (id !== l.id) nodes.get(id)!.trap = 'after-vote'
         note(`trap after-vote on ${up.filter((id) => id !== l.id).join(',')}`)
       }
-    } else if (r < 0.24) {
-      net.heal()
-      note('heal')
-    } else if (r < 0.3) {
-      net.setOptions({ loss: prng.next() * 0.15, duplicate: prng.next() * 0.1, reorder: prng.next() * 0.2 })
-      note('link faults changed')
-    } else if (r < 0.33) {
-      const a = pick(ids)
-      const b = pick(ids)
-      if (a !== b) { net.setLinkOptions(a, b, { latency: { min: 30, max: 150 } }); note(`delay spike ${a} -> ${b}`) }
-    } else if (r < 0.4) {
+    } else if (r < 0.24) faults.heal()
+    else if (r < 0.3) faults.linkFaults(0.15)
+    else if (r < 0.33) faults.delaySpike(ids, { min: 30, max: 150 })
+    else if (r < 0.4) {
       if (up.length > 0) { const s = nodes.get(pick(up))!; powerLoss(s, 'random'); if (prng.next() < 0.5) restartSoon(s, prng.int(0, 30)) }
     } else if (r < 0.5) {
       const free = down.filter((id) => !nodes.get(id)!.held)
@@ -453,9 +439,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
 
   // ---------------------------------------------------------------- heal and check liveness
   w.issuing = false
-  net.heal()
-  net.setOptions({ loss: 0, duplicate: 0, reorder: 0 })
-  for (const a of POOL) for (const b of POOL) if (a !== b) net.setLinkOptions(a, b, {})
+  faults.healAll(POOL)
   for (const s of nodes.values()) { s.trap = undefined; s.downMs = [0, 60]; s.held = false; if (!s.removed && !s.life.up) boot(s) }
   note('healed; all nodes restarted')
   // every acknowledged write is in the history the final reads see: linearizability of the whole history

@@ -31,7 +31,7 @@ import {
   KvStateMachine, MemoryRaftStorage, RaftNode,
   type Entry, type HardState, type KvCommand, type RaftStorage, type Snapshot
 } from 'aegis-replication/raft'
-import { KvWorkload, SafetyChecker, finishAndCheck } from '../support/raft-sim-checks.js'
+import { KvWorkload, SafetyChecker, finishAndCheck, networkFaults } from '../support/raft-sim-checks.js'
 
 const POOL = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9']
 const KEYS = ['a', 'b', 'c']
@@ -204,6 +204,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   }
 
   // ---------------------------------------------------------------- faults
+  const faults = networkFaults(net, prng, note)
   await run(300)
   const clients = [0, 1, 2, 3].map((n) => runClient(n))
   const faultyMs = prng.int(1500, 3000)
@@ -214,28 +215,13 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     const r = prng.next()
     const members = ids()
     const pick = (xs: string[]): string => xs[prng.int(0, xs.length - 1)]
-    if (r < 0.06) {
-      const l = leader()
-      if (l !== undefined) { net.partition([l.id]); note(`isolate leader ${l.id}`) }
-    } else if (r < 0.12) {
-      const cut = members.filter(() => prng.next() < 0.4)
-      net.partition(cut)
-      note(`partition [${cut.join(',')}] | rest`)
-    } else if (r < 0.2) {
-      const a = pick(members)
-      const b = pick(members)
-      if (a !== b) { net.block(a, b); note(`block ${a} -> ${b}`) }
-    } else if (r < 0.32) {
-      net.heal()
-      note('heal')
-    } else if (r < 0.4) {
-      net.setOptions({ loss: prng.next() * 0.2, duplicate: prng.next() * 0.1, reorder: prng.next() * 0.2 })
-      note('link faults changed')
-    } else if (r < 0.45) {
-      const a = pick(members)
-      const b = pick(members)
-      if (a !== b) { net.setLinkOptions(a, b, { latency: { min: 50, max: 250 } }); note(`delay spike ${a} -> ${b}`) }
-    } else if (r < 0.58) {
+    if (r < 0.06) faults.isolate(leader())
+    else if (r < 0.12) faults.partition(members)
+    else if (r < 0.2) faults.block(members)
+    else if (r < 0.32) faults.heal()
+    else if (r < 0.4) faults.linkFaults(0.2)
+    else if (r < 0.45) faults.delaySpike(members, { min: 50, max: 250 })
+    else if (r < 0.58) {
       const up = members.filter((id) => nodes.get(id)!.node !== undefined)
       if (up.length > 0) crash(nodes.get(pick(up))!)
     } else if (r < 0.72) {
@@ -280,9 +266,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
 
   // ---------------------------------------------------------------- heal and check liveness
   w.issuing = false
-  net.heal()
-  net.setOptions({ loss: 0, duplicate: 0, reorder: 0 })
-  for (const a of POOL) for (const b of POOL) if (a !== b) net.setLinkOptions(a, b, {})
+  faults.healAll(POOL)
   for (const s of nodes.values()) if (!s.removed && s.node === undefined) boot(s)
   note('healed; all nodes restarted')
   const members = await finishAndCheck({

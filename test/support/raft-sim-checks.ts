@@ -224,3 +224,56 @@ export const finishAndCheck = async <N extends CheckedNode>(f: FinishOptions<N>)
   if (result.ok !== true) fail(`${f.notLinearizable ?? 'history is not linearizable'}: ${JSON.stringify(result).slice(0, 2000)}`)
   return members
 }
+
+/** The network of a simulation, as the fault script drives it. */
+interface FaultNet {
+  partition: (ids: string[]) => void
+  block: (from: string, to: string) => void
+  heal: () => void
+  setOptions: (o: { loss: number, duplicate: number, reorder: number }) => void
+  setLinkOptions: (from: string, to: string, o: { latency?: { min: number, max: number } }) => void
+}
+
+/**
+ * The network faults the simulations inject (each draws from `prng` in a
+ * fixed order, so a seed replays), noted in the simulation log.
+ */
+export const networkFaults = (net: FaultNet, prng: Prng, note: (s: string) => void) => {
+  const pick = (xs: string[]): string => xs[prng.int(0, xs.length - 1)]
+  return {
+    /** Cuts the leader off from everyone. */
+    isolate: (leader: { id: string } | undefined): void => {
+      if (leader !== undefined) { net.partition([leader.id]); note(`isolate leader ${leader.id}`) }
+    },
+    /** Splits `ids` in two at random. */
+    partition: (ids: string[]): void => {
+      const cut = ids.filter(() => prng.next() < 0.4)
+      net.partition(cut)
+      note(`partition [${cut.join(',')}] | rest`)
+    },
+    /** Blocks one direction between two of `ids`. */
+    block: (ids: string[]): void => {
+      const a = pick(ids)
+      const b = pick(ids)
+      if (a !== b) { net.block(a, b); note(`block ${a} -> ${b}`) }
+    },
+    heal: (): void => { net.heal(); note('heal') },
+    /** New loss (up to `maxLoss`), duplication and reordering on every link. */
+    linkFaults: (maxLoss: number): void => {
+      net.setOptions({ loss: prng.next() * maxLoss, duplicate: prng.next() * 0.1, reorder: prng.next() * 0.2 })
+      note('link faults changed')
+    },
+    /** A slow link between two of `ids`. */
+    delaySpike: (ids: string[], latency: { min: number, max: number }): void => {
+      const a = pick(ids)
+      const b = pick(ids)
+      if (a !== b) { net.setLinkOptions(a, b, { latency }); note(`delay spike ${a} -> ${b}`) }
+    },
+    /** Heals every partition and link fault among `pool`. */
+    healAll: (pool: string[]): void => {
+      net.heal()
+      net.setOptions({ loss: 0, duplicate: 0, reorder: 0 })
+      for (const a of pool) for (const b of pool) if (a !== b) net.setLinkOptions(a, b, {})
+    }
+  }
+}
