@@ -105,7 +105,7 @@ const startGroup = async (dir) => {
   const procs = new Map()
   const start = async (id) => {
     const peers = ids.filter(p => p !== id).map(p => `${p}=${url(p)}`).join(',')
-    const child = spawn(process.execPath, [BIN, '--port', String(ports[id]), '--data', join(dir, id), '--id', id, '--peers', peers], { stdio: 'ignore' })
+    const child = spawn(process.execPath, [BIN, '--port', String(ports[id]), '--data', join(dir, id), '--id', id, '--peers', peers], { stdio: 'ignore', env: { ...process.env, AEGIS_HUB_CLUSTER_SECRET: 'raft-bench-cluster-secret-0123456789' } })
     procs.set(id, child)
     await until(async () => (await metricsOf(ports[id])) !== undefined, `hub ${id} up`)
   }

@@ -18,7 +18,7 @@ import { QUICK, suiteMain } from './harness.mjs'
 const KEYS = QUICK ? 1_000 : 10_000
 const SYNC_WARMUP = QUICK ? 1 : 5
 const SYNC_RUNS = QUICK ? 2 : 10
-const FANOUT = QUICK ? [20, 100] : [200, 1000, 5000]
+const FANOUT = QUICK ? [20, 100] : (process.env.BENCH_FANOUT?.split(',').map(Number) ?? [200, 1000, 5000])
 const UPDATES_PER_FANOUT = QUICK ? 5 : 20
 /** Runs per fan-out size: the largest runs once (it takes minutes and one machine's file descriptors). */
 const fanoutRuns = (n) => n === FANOUT[FANOUT.length - 1] ? 1 : (QUICK ? 1 : 3)
