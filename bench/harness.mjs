@@ -10,12 +10,15 @@
 //   measure(job, { log })       runs in the child; resolves to JSON-serialisable results
 //   render(outs)                outs = [{ job, result }] in job order → markdown
 //   limits?(job)                optional: { fds } the child needs (open files)
+//   rendersSkipped?             true when render() handles { skipped } results itself
 import { spawn, execFileSync } from 'node:child_process'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 
 /** BENCH_QUICK=1 shrinks every workload (a whole run in well under 2 min) to check the bench itself. */
 export const QUICK = process.env.BENCH_QUICK === '1'
 const MARK = '@@bench-result '
+/** A job still running after this many seconds is killed and reported as not run (BENCH_JOB_TIMEOUT_S). */
+export const JOB_TIMEOUT_S = Number(process.env.BENCH_JOB_TIMEOUT_S ?? 900)
 
 /** The soft and hard open-file limits of a shell started from here (numbers; Infinity for unlimited). */
 const fdLimits = () => {
@@ -45,8 +48,15 @@ export const runJob = (file, job, suite, { log = console.log } = {}) => new Prom
       argv = ['-c', `ulimit -n ${need} && exec "$0" "$@"`, process.execPath, ...args]
     }
   }
-  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: process.env })
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'inherit'], env: process.env, detached: true })
   let result
+  let timedOut = false
+  const timer = setTimeout(() => {
+    timedOut = true
+    log(`  [${job.contender}] ${JSON.stringify(job)} still running after ${JOB_TIMEOUT_S} s: killed (BENCH_JOB_TIMEOUT_S raises the limit)`)
+    // the job's own servers and browsers are in its process group
+    try { process.kill(-child.pid, 'SIGKILL') } catch { child.kill('SIGKILL') }
+  }, JOB_TIMEOUT_S * 1000)
   let buf = ''
   child.stdout.setEncoding('utf8')
   child.stdout.on('data', (d) => {
@@ -61,7 +71,9 @@ export const runJob = (file, job, suite, { log = console.log } = {}) => new Prom
   })
   child.once('error', reject)
   child.once('exit', (code, signal) => {
-    if (code === 0 && result !== undefined) resolve(result)
+    clearTimeout(timer)
+    if (timedOut) resolve({ skipped: `timed out after ${JOB_TIMEOUT_S} s` })
+    else if (code === 0 && result !== undefined) resolve(result)
     else reject(new Error(`bench child ${JSON.stringify(job)} of ${file} failed (exit ${code ?? signal})`))
   })
 })
@@ -77,7 +89,12 @@ export const runSuite = async (file, { log = console.log, suite } = {}) => {
     else log(`  [${job.contender}] ${JSON.stringify(job)} done in ${((performance.now() - t0) / 1000).toFixed(1)} s`)
     outs.push({ job, result })
   }
-  return { markdown: suite.render(outs), outs }
+  // suites that do not say they render skipped jobs get only the jobs that ran, and a line per skipped one
+  if (suite.rendersSkipped === true) return { markdown: suite.render(outs), outs }
+  const ran = outs.filter(o => o.result?.skipped === undefined)
+  const notes = outs.filter(o => o.result?.skipped !== undefined)
+    .map(o => `\n*Not run: ${o.job.contender} ${JSON.stringify(o.job)} — ${o.result.skipped}.*\n`)
+  return { markdown: suite.render(ran) + notes.join(''), outs }
 }
 
 const argOf = (name) => {

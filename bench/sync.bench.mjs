@@ -218,6 +218,9 @@ export async function measure (job, { log = console.log } = {}) {
   }
 }
 
+/** render() below reports jobs that timed out or could not run. */
+export const rendersSkipped = true
+
 /** The (g) and (h) sections. */
 export function render (outs) {
   const results = { sync: {}, fanout: {}, skipped: {} }
