@@ -8,7 +8,7 @@
 // `node --expose-gc bench/<suite>.bench.mjs --contender <c> --job <json> --json`,
 // collects its JSON result and renders the suite's markdown here.
 //
-//   node --expose-gc bench/run.mjs [crdt] [crosscheck] [hash] [size] [sync] [idb] [webrtc] [crosstab] [raft]   (default: all)
+//   node --expose-gc bench/run.mjs [crdt] [crosscheck] [hash] [size] [sync] [idb] [webrtc] [crosstab] [raft] [text]   (default: all)
 //   BENCH_QUICK=1 node bench/run.mjs      small workloads, to check the bench itself; prints, never writes RESULTS.md
 import { existsSync, writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -31,7 +31,8 @@ const SUITES = {
   idb: ['(i) IndexedDB load in Chromium', './idb.bench.mjs'],
   webrtc: ['(j) WebRTC between browser peers vs y-webrtc', './webrtc.bench.mjs'],
   crosstab: ['(k) cross-tab latency over BroadcastChannel in Chromium', './crosstab.bench.mjs'],
-  raft: ['(l) Raft: commits, reads, failover', './raft.bench.mjs']
+  raft: ['(l) Raft: commits, reads, failover', './raft.bench.mjs'],
+  text: ['(m) text: the automerge-paper trace (B4)', './text.bench.mjs']
 }
 const wanted = process.argv.slice(2).filter(a => !a.startsWith('-'))
 for (const w of wanted) {
