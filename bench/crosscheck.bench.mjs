@@ -1,4 +1,4 @@
-// The standalone cross-check of (a) and (b): for Loro, Yjs and Automerge, the
+// The standalone cross-check of (a), (b) and (m): for Loro, Yjs and Automerge, the
 // bench's own code for an operation (crdt.bench.mjs, `only: 'ab'`) against a
 // minimal script using only the library's documented API
 // (bench/standalone/*.mjs), each in its own fresh process. A bench figure well
@@ -14,12 +14,12 @@ import { QUICK, suiteMain } from './harness.mjs'
 
 const N = QUICK ? 10_000 : 100_000
 const LIBS = {
-  loro: { name: 'Loro', script: 'loro-map-counter.mjs', args: [N] },
-  yjs: { name: 'Yjs', script: 'yjs-map.mjs', args: [N] },
+  loro: { name: 'Loro', script: 'loro-map-counter.mjs', args: [N], b4: 'loro-b4.mjs' },
+  yjs: { name: 'Yjs', script: 'yjs-map.mjs', args: [N], b4: 'yjs-b4.mjs' },
   // the sizes crdt.bench.mjs runs Automerge at
-  automerge: { name: 'Automerge', script: 'automerge-map-counter.mjs', args: QUICK ? [500, N, 1_000] : [5_000, N, 10_000] }
+  automerge: { name: 'Automerge', script: 'automerge-map-counter.mjs', args: QUICK ? [500, N, 1_000] : [5_000, N, 10_000], b4: 'automerge-b4.mjs' }
 }
-const OPS = { mapPerTxn: 'map sets, one transaction each', mapOneTxn: 'map sets, all in one transaction', counterPerTxn: 'counter +1, one transaction each', counterOneTxn: 'counter +1, all in one transaction' }
+const OPS = { mapPerTxn: 'map sets, one transaction each', mapOneTxn: 'map sets, all in one transaction', counterPerTxn: 'counter +1, one transaction each', counterOneTxn: 'counter +1, all in one transaction', b4: 'the B4 text trace, one edit per transaction (m)' }
 
 export const title = 'standalone cross-check of (a) and (b)'
 
@@ -33,6 +33,11 @@ export async function measure ({ contender, side }, { log = console.log } = {}) 
     log(`  standalone ${script} ${args.join(' ')}`)
     const out = execFileSync(process.execPath, [fileURLToPath(new URL(`./standalone/${script}`, import.meta.url)), ...args.map(String)], { encoding: 'utf8', env: { ...process.env, BENCH_QUICK: '' } })
     const lines = out.trim().split('\n').map((l) => JSON.parse(l))
+    if (!QUICK) {
+      log(`  standalone ${LIBS[contender].b4}`)
+      const b4 = execFileSync(process.execPath, ['--expose-gc', fileURLToPath(new URL(`./standalone/${LIBS[contender].b4}`, import.meta.url))], { encoding: 'utf8' })
+      lines.push(JSON.parse(b4.trim()))
+    }
     return Object.fromEntries(lines.map((l) => [l.key, { n: l.n, ms: l.ms, cpuMs: l.cpuMs }]))
   }
   // the bench's own repetitions (warm-up + median of 5) even in a quick run, or the ratios would compare a cold run with a median
@@ -45,6 +50,12 @@ export async function measure ({ contender, side }, { log = console.log } = {}) 
   if (r.counterSmall) {
     x.counterPerTxn = { n: r.counterSmall.n, ms: r.counterSmall.perMs, cpuMs: r.counterSmall.perCpuMs }
     x.counterOneTxn = { n: r.counterSmall.n, ms: r.counterSmall.oneMs, cpuMs: r.counterSmall.oneCpuMs }
+  }
+  if (!QUICK) {
+    // bench (m)'s own code for the trace (one run, as text.bench.mjs measures it)
+    const text = await import('./text.bench.mjs')
+    const t = await text.measure({ contender, case: 'b4' }, { log })
+    x.b4 = { n: t.edits, ms: t.applyMs, cpuMs: t.applyCpuMs }
   }
   return x
 }
@@ -65,9 +76,9 @@ export function render (outs) {
     }
   }
   return [
-    '## Standalone cross-check of (a) and (b)',
+    '## Standalone cross-check of (a), (b) and (m)',
     '',
-    `Each competitor's (a)/(b) figure from this bench's code (\`crdt.bench.mjs\`, in a fresh process) next to a minimal script using only the library's documented API (\`bench/standalone/*.mjs\`, a fresh process too; median of 3 runs, Automerge one run; Loro docs and container handles freed after each run in both). CPU = user + system time of the process during the run, which other load on the machine disturbs much less than wall time; a bench CPU time far above the standalone one would be a bug in the bench.`,
+    `Each competitor's (a)/(b) figure from this bench's code (\`crdt.bench.mjs\`, in a fresh process) next to a minimal script using only the library's documented API (\`bench/standalone/*.mjs\`, a fresh process too; median of 3 runs, Automerge one run; the B4 trace: the bench's single run against the standalone median of 3 (Automerge one run); Loro docs and container handles freed after each run in both). CPU = user + system time of the process during the run, which other load on the machine disturbs much less than wall time; a bench CPU time far above the standalone one would be a bug in the bench.`,
     '',
     table(['library', 'operation (count)', 'bench', 'bench CPU', 'standalone', 'standalone CPU', 'bench CPU ÷ standalone CPU'], rows),
     '',
