@@ -21,7 +21,7 @@ const LIBS = {
 }
 const OPS = { mapPerTxn: 'map sets, one transaction each', mapOneTxn: 'map sets, all in one transaction', counterPerTxn: 'counter +1, one transaction each', counterOneTxn: 'counter +1, all in one transaction', b4: 'the B4 text trace, one edit per transaction (m)' }
 
-export const title = 'standalone cross-check of (a) and (b)'
+export const title = 'standalone cross-check of (a), (b) and (m)'
 
 /** The bench's code and the standalone script alternate, library by library. */
 export const jobs = () => Object.keys(LIBS).flatMap((contender) => [{ contender, side: 'bench' }, { contender, side: 'standalone' }])
