@@ -87,6 +87,12 @@ export interface UpdateParts {
   parts: Array<{ c: Container, p: unknown }>
   removals: Array<{ c: Container, loc: string, value: JsonValue, r: number, s: number }>
   keep: Ranges | null
+  /**
+   * @internal the lowest version to write (tests, and re-framing); the
+   * encoder still writes 2 when a container needs it.
+   * @default 1
+   */
+  version?: FormatVersion
 }
 
 class ReplicaTable {
@@ -131,7 +137,7 @@ export const encodeUpdate = (u: UpdateParts): Uint8Array => {
 
   const table = new Map<Container, number>()
   const order: Container[] = []
-  let version: FormatVersion = UPDATE_FORMAT_VERSION
+  let version: FormatVersion = u.version ?? UPDATE_FORMAT_VERSION
   const addContainer = (c: Container): void => {
     if (table.has(c)) return
     if (c.parent !== null) addContainer(c.parent)
