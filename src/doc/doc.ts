@@ -32,7 +32,7 @@ import { Txn } from './txn.js'
 import { DocCounter, DocMap, DocRegister, DocSet } from './handles.js'
 import { integrateOne, partsOf } from './integrate.js'
 import { ccRanges, collectFresh, covers, hasDots, joinRanges, sameIds } from './ranges.js'
-import { moduleOf, type Newer } from './types/index.js'
+import { type ContainerEnv, moduleOf, type Newer } from './types/index.js'
 
 /** Options of {@link Doc}. */
 export interface DocOptions {
@@ -111,6 +111,10 @@ export class Doc extends ObservableV2<DocEvents> {
   readonly _roots = new Map<string, Container>()
   /** @internal */
   _txn: Txn | null = null
+  /** @internal what container modules get from the doc. */
+  readonly _env: ContainerEnv = {
+    compareReplicas: (a, b) => { const x = this._replicas[a]; const y = this._replicas[b]; return x < y ? -1 : x > y ? 1 : 0 }
+  }
   private readonly handles = new Map<string, DocMap | DocCounter | DocSet | DocRegister>()
   private destroyed = false
 
@@ -154,7 +158,7 @@ export class Doc extends ObservableV2<DocEvents> {
     let h = this.handles.get(k)
     if (h === undefined) {
       let c = this._roots.get(k)
-      if (c === undefined) this._roots.set(k, c = moduleOf(type).create(null, name))
+      if (c === undefined) this._roots.set(k, c = moduleOf(type).create(null, name, this._env))
       h = makeHandle(this, null, name, type, c)
       this.handles.set(k, h)
     }
@@ -200,6 +204,16 @@ export class Doc extends ObservableV2<DocEvents> {
     this._cc.add(LOCAL, s)
     if (txn.seqEnd < txn.seqStart) txn.seqStart = s
     txn.seqEnd = s
+    return s
+  }
+
+  /** @internal `n` ≥ 1 fresh consecutive local dots (a sequence run); returns the first seq. */
+  _dots (txn: Txn, n: number): number {
+    const s = this._seq + 1
+    this._seq += n
+    this._cc.addRange(LOCAL, s, this._seq)
+    if (txn.seqEnd < txn.seqStart) txn.seqStart = s
+    txn.seqEnd = this._seq
     return s
   }
 

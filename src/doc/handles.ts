@@ -95,7 +95,7 @@ abstract class Handle<C extends Container> {
     if (c !== null && c.attached) return c
     let child = pc.child(this.type, this.key) as C | undefined
     if (child === undefined) {
-      child = moduleOf(this.type).create(pc, this.key) as C
+      child = moduleOf(this.type).create(pc, this.key, this.doc._env) as C
       pc.children.set(childKey(this.type, this.key), child)
     }
     return (this.c = child)

@@ -29,13 +29,13 @@ const resolve = (doc: Doc, u: DecodedUpdate, wired: Wired, i: number, create: bo
   if (wc.parent < 0) {
     const k = childKey(wc.type, wc.key)
     c = doc._roots.get(k) ?? null
-    if (c === null && create) doc._roots.set(k, c = moduleOf(wc.type).create(null, wc.key))
+    if (c === null && create) doc._roots.set(k, c = moduleOf(wc.type).create(null, wc.key, doc._env))
   } else {
     const parent = resolve(doc, u, wired, wc.parent, create) as MapContainer | null
     if (parent !== null) {
       c = parent.child(wc.type, wc.key) ?? null
       if (c === null && create) {
-        c = moduleOf(wc.type).create(parent, wc.key)
+        c = moduleOf(wc.type).create(parent, wc.key, doc._env)
         parent.children.set(childKey(wc.type, wc.key), c)
       }
     }

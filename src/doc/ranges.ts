@@ -29,6 +29,7 @@ export const freshRanges = (cc: DotClock, r: number, a: number, b: number, out: 
   if (from <= b) out.push(from, b)
 }
 
+/** Whether any replica has a range. */
 export const hasDots = (ranges: Ranges): boolean => ranges.some(a => a !== undefined && a.length > 0)
 
 /** The union of two sets of dot ranges (each per replica, in any order). */

@@ -62,6 +62,7 @@ export const writeTimeRuns = (e: encoding.Encoder, entries: ValueEntry[]): void 
   }
 }
 
+/** Length of the common prefix of two keys (≤ 255, never splitting a surrogate pair). */
 export const commonPrefix = (a: string, b: string): number => {
   const n = Math.min(a.length, b.length, 255)
   let i = 0
@@ -74,6 +75,7 @@ export const commonPrefix = (a: string, b: string): number => {
   return i
 }
 
+/** Keys front-coded: (length of the prefix shared with the previous key, rest). */
 export const writeKeys = (e: encoding.Encoder, keys: string[]): void => {
   let prev = ''
   for (let i = 0; i < keys.length; i++) {
@@ -85,6 +87,7 @@ export const writeKeys = (e: encoding.Encoder, keys: string[]): void => {
   }
 }
 
+/** LWW entries: count, dot runs, time runs (values are written by the caller, after). */
 export const writeValueEntries = (e: encoding.Encoder, entries: ValueEntry[], w: WireIndex): void => {
   encoding.writeVarUint(e, entries.length)
   if (entries.length === 0) return
@@ -93,12 +96,14 @@ export const writeValueEntries = (e: encoding.Encoder, entries: ValueEntry[], w:
 }
 
 
+/** A sequence number (≥ 1). */
 export const readSeq = (d: Decoder, what: string): number => {
   const s = readVarUint(d, what)
   if (s < 1) throw new DecodeError(`${what} must be ≥ 1`)
   return s
 }
 
+/** A wire replica index, checked against the table size `n`. */
 export const readReplica = (d: Decoder, n: number, what: string): number => {
   const r = readVarUint(d, what)
   if (r >= n) throw new DecodeError(`${what} ${r} is not in the replica table (${n} entries)`)
@@ -108,6 +113,7 @@ export const readReplica = (d: Decoder, n: number, what: string): number => {
 /** Shared empty array for absent parts (decoded updates are never mutated). */
 export const NONE: never[] = []
 
+/** Reads what `writeDotRuns` wrote into `rs` / `ss` (exactly `n` dots). */
 export const readDotRuns = (d: Decoder, n: number, nReplicas: number, rs: number[], ss: number[]): void => {
   const runs = readCount(d, 'dot runs', 3)
   let filled = 0
@@ -129,6 +135,7 @@ export const SCRATCH_SIZE = 64
 export const scratchR: number[] = /* @__PURE__ */ (() => new Array<number>(SCRATCH_SIZE).fill(0))()
 export const scratchS: number[] = /* @__PURE__ */ (() => new Array<number>(SCRATCH_SIZE).fill(0))()
 
+/** Reads what `writeValueEntries` wrote (values left null for the caller). */
 export const readValueEntries = (d: Decoder, nReplicas: number): ValueEntry[] => {
   const n = readCount(d, 'entries', 2)
   if (n === 0) return NONE
@@ -153,6 +160,7 @@ export const readValueEntries = (d: Decoder, nReplicas: number): ValueEntry[] =>
   return out
 }
 
+/** Reads `n` keys written by `writeKeys`. */
 export const readKeys = (d: Decoder, n: number): string[] => {
   const keys: string[] = new Array(n)
   let prev = ''
@@ -165,6 +173,7 @@ export const readKeys = (d: Decoder, n: number): string[] => {
   return keys
 }
 
+/** A varuint no larger than `Number.MAX_SAFE_INTEGER`. */
 export const readSafeUint = (d: Decoder, what: string): number => {
   const n = readVarUint(d, what)
   if (n > Number.MAX_SAFE_INTEGER) throw new DecodeError(`${what} out of range`)

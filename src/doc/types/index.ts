@@ -12,7 +12,7 @@ import type { AnyContainerModule } from './module.js'
 import { registerModule } from './register.js'
 import { setModule } from './set.js'
 
-export type { AnyContainerModule, ContainerChange, ContainerModule, FormatVersion, HasDot, IntegrateCtx, Newer } from './module.js'
+export type { AnyContainerModule, ContainerChange, ContainerEnv, ContainerModule, FormatVersion, HasDot, IntegrateCtx, Newer } from './module.js'
 
 /** Modules by type number; a hole is a type this build does not know. */
 const modules: ReadonlyArray<AnyContainerModule | undefined> = /* @__PURE__ */ (() => {

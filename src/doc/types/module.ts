@@ -28,6 +28,16 @@ export type Newer = (a: ValueEntry, b: ValueEntry) => boolean
 /** The update format versions this build writes and reads. */
 export type FormatVersion = 1 | 2
 
+/** What the Doc gives a module when it creates a container. */
+export interface ContainerEnv {
+  /**
+   * Orders two local replica indices by their replica id strings (negative
+   * when `a` comes first): the same on every replica whatever its local
+   * indices (sequence types break ties between concurrent inserts with it).
+   */
+  compareReplicas: (a: number, b: number) => number
+}
+
 /** What a module reports for one container a transaction changed (becomes a `DocChange` with its path). */
 export interface ContainerChange {
   /** For maps: the keys whose value changed. */
@@ -71,7 +81,7 @@ export interface ContainerModule<C extends Container = Container, P = unknown, A
   /** The lowest update format that can carry this type: 1 for map, counter, set, register; 2 for text, list and later. */
   readonly format: FormatVersion
   /** A new empty container at `key` of `parent` (null: a root named `key`). */
-  create (parent: MapContainer | null, key: string): C
+  create (parent: MapContainer | null, key: string, env: ContainerEnv): C
 
   // ---------------------------------------------------------- encoding
   /**

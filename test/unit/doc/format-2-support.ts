@@ -7,11 +7,13 @@ import { type Container, type MapContainer } from '../../../src/doc/containers.j
 import { decodeUpdate, encodeUpdate, type UpdateParts } from '../../../src/doc/update-codec.js'
 import { moduleOf } from '../../../src/doc/types/index.js'
 
+const ENV = { compareReplicas: (a: number, b: number) => a - b }
+
 /** The same update written as format `version` (2: length-prefixed container sections). */
 export const reframe = (bytes: Uint8Array, version: 1 | 2): Uint8Array => {
   const u = decodeUpdate(bytes)
   const cs: Container[] = []
-  for (const wc of u.containers) cs.push(moduleOf(wc.type).create(wc.parent < 0 ? null : cs[wc.parent] as MapContainer, wc.key))
+  for (const wc of u.containers) cs.push(moduleOf(wc.type).create(wc.parent < 0 ? null : cs[wc.parent] as MapContainer, wc.key, ENV))
   const parts: UpdateParts['parts'] = u.containers.map((wc, i) => ({ c: cs[i], p: wc.payload }))
   return encodeUpdate({
     state: u.state,
