@@ -33,7 +33,7 @@ export class Txn {
     readonly observing: boolean
   ) {}
 
-  /** Records an add for `c` (only when recording: call it under `txn.recording`). */
+  /** Records an add for `c`: under `txn.recording` (for the update), or `txn.observing` for a module whose change delta needs it. */
   add (c: Container, a: unknown): void {
     const adds = (this.adds ??= new Map())
     const list = adds.get(c)

@@ -15,7 +15,7 @@ import { setModule } from './set.js'
 export type { AnyContainerModule, ContainerChange, ContainerEnv, ContainerModule, FormatVersion, HasDot, IntegrateCtx, Newer } from './module.js'
 
 /** Modules by type number; a hole is a type this build does not know. */
-const modules: ReadonlyArray<AnyContainerModule | undefined> = /* @__PURE__ */ (() => {
+const modules: Array<AnyContainerModule | undefined> = /* @__PURE__ */ (() => {
   const out: Array<AnyContainerModule | undefined> = []
   for (const m of [mapModule, counterModule, setModule, registerModule] as AnyContainerModule[]) out[m.type] = m
   return out
@@ -34,3 +34,13 @@ export const knownTypes = (): string => {
   return out.join(', ')
 }
 
+
+/**
+ * @internal tests only: registers `m` (a type not built in) until the
+ * returned function is called.
+ */
+export const registerModuleForTest = (m: AnyContainerModule): (() => void) => {
+  if (modules[m.type] !== undefined) throw new Error(`container type ${m.type} is already registered`)
+  modules[m.type] = m
+  return () => { modules[m.type] = undefined }
+}

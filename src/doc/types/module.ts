@@ -126,7 +126,15 @@ export interface ContainerModule<C extends Container = Container, P = unknown, A
   clear (c: C, txn: Txn): boolean
 
   // ---------------------------------------------------------- events and JSON
-  /** What to report in the 'change' event for `c`; `keys`: the touched keys (null: the whole container). */
+  /**
+   * What to report in the 'change' event for `c`; `keys`: the touched keys
+   * (null: the whole container). Called once per touched container at the
+   * end of a transaction that is observed (`txn.observing`). A sequence
+   * builds its `delta` from what it recorded during the transaction: with
+   * `txn.add` when `txn.recording || txn.observing`, or in its core (start
+   * recording on the first touch of `c` in `txn`: `txn.touched?.has(c)` is
+   * false until then).
+   */
   collectChanges (c: C, keys: ReadonlySet<string> | null, txn: Txn): ContainerChange
   toJSON (c: C): JsonValue
 }
