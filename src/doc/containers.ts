@@ -7,14 +7,22 @@
  */
 import type { JsonValue } from '../codec/value.js'
 
-/** The kinds of container a Doc holds. */
+/**
+ * The kinds of container a Doc holds, as numbered on the wire. Text and
+ * List are reserved for the sequence containers (update format 2); each
+ * type's code lives in its module under `types/`.
+ */
 export const ContainerType = {
   Map: 0,
   Counter: 1,
   Set: 2,
-  Register: 3
+  Register: 3,
+  Text: 4,
+  List: 5
 } as const
 export type ContainerType = typeof ContainerType[keyof typeof ContainerType]
+/** One more than the highest container type number (the child-slot loops of maps go up to it). */
+export const CONTAINER_TYPE_LIMIT = 6
 
 export const containerTypeName = ['map', 'counter', 'set', 'register'] as const
 export type ContainerTypeName = typeof containerTypeName[number]
@@ -26,24 +34,35 @@ export interface CounterComp { r: number, s: number, p: number, n: number }
 /** A set element with the dots that added it (flat `[r, s, r, s, …]`). */
 export interface SetElem { v: JsonValue, dots: number[] }
 
-export type Container = MapContainer | CounterContainer | SetContainer | RegisterContainer
+/**
+ * Any container: the four built-in classes below, or a container of a
+ * type added later (text, list) that extends {@link ContainerBase}.
+ */
+export type Container = ContainerBase
 
-abstract class Base {
+/** What every container has: its type, its place in the tree and its JSON. */
+export abstract class ContainerBase {
+  abstract readonly type: ContainerType
   /** false once pruned from its parent: handles then look it up again. */
   attached = true
   constructor (readonly parent: MapContainer | null, readonly key: string) {}
+
+  /** true when it holds nothing visible (nested empty containers are pruned). */
+  abstract isEmpty (): boolean
+  abstract toJSON (): JsonValue
 
   /** Root name first, then the keys down to this container. */
   path (): string[] {
     const p: string[] = []
     // eslint-disable-next-line @typescript-eslint/no-this-alias
-    let c: Base | null = this
+    let c: ContainerBase | null = this
     while (c !== null) { p.push(c.key); c = c.parent }
     return p.reverse()
   }
 }
 
-export class MapContainer extends Base {
+/** A map: LWW plain values per key, nested containers by key. */
+export class MapContainer extends ContainerBase {
   readonly type = ContainerType.Map
   /** The winning (last-writer-wins) entry per key. */
   readonly values = new Map<string, ValueEntry>()
@@ -65,7 +84,7 @@ export class MapContainer extends Base {
   hasKey (key: string): boolean {
     if (this.values.has(key)) return true
     if (this.children.size === 0) return false
-    for (let t = 0; t < 4; t++) {
+    for (let t = 0; t < CONTAINER_TYPE_LIMIT; t++) {
       const c = this.children.get(childKey(t as ContainerType, key))
       if (c !== undefined && !c.isEmpty()) return true
     }
@@ -84,7 +103,7 @@ export class MapContainer extends Base {
     const e = this.values.get(key)
     if (e !== undefined) return e.v
     if (this.children.size === 0) return undefined
-    for (let t = 0; t < 4; t++) {
+    for (let t = 0; t < CONTAINER_TYPE_LIMIT; t++) {
       const c = this.children.get(childKey(t as ContainerType, key))
       if (c !== undefined && !c.isEmpty()) return c.toJSON()
     }
@@ -104,7 +123,8 @@ export class MapContainer extends Base {
   }
 }
 
-export class CounterContainer extends Base {
+/** A PN counter: one component per replica. */
+export class CounterContainer extends ContainerBase {
   readonly type = ContainerType.Counter
   readonly comps = new Map<number, CounterComp>()
   isEmpty (): boolean { return this.comps.size === 0 }
@@ -117,7 +137,8 @@ export class CounterContainer extends Base {
   toJSON (): number { return this.value() }
 }
 
-export class SetContainer extends Base {
+/** An add-wins set, elements by canonical key. */
+export class SetContainer extends ContainerBase {
   readonly type = ContainerType.Set
   readonly elems = new Map<string, SetElem>()
   isEmpty (): boolean { return this.elems.size === 0 }
@@ -127,7 +148,8 @@ export class SetContainer extends Base {
   }
 }
 
-export class RegisterContainer extends Base {
+/** A last-writer-wins register. */
+export class RegisterContainer extends ContainerBase {
   readonly type = ContainerType.Register
   entry: ValueEntry | null = null
   /** Concurrent entries that lost to `entry`. */
@@ -138,19 +160,10 @@ export class RegisterContainer extends Base {
 
 export const childKey = (type: ContainerType, key: string): string => String.fromCharCode(48 + type) + key
 
-export const createContainer = (type: ContainerType, parent: MapContainer | null, key: string): Container => {
-  switch (type) {
-    case ContainerType.Map: return new MapContainer(parent, key)
-    case ContainerType.Counter: return new CounterContainer(parent, key)
-    case ContainerType.Set: return new SetContainer(parent, key)
-    default: return new RegisterContainer(parent, key)
-  }
-}
-
 /** Calls `f(container)` for `c` and every container nested in it. */
 export const walk = (c: Container, f: (c: Container) => void): void => {
   f(c)
-  if (c.type === ContainerType.Map) for (const child of c.children.values()) walk(child, f)
+  if (c instanceof MapContainer) for (const child of c.children.values()) walk(child, f)
 }
 
 /** Removes and returns every entry (winner and conflicts) at `key`. */
@@ -165,3 +178,15 @@ export const takeAll = (c: MapContainer, key: string): ValueEntry[] => {
   return [e, ...cs]
 }
 
+
+/** Prunes `c` from its parent while it is empty, and its parents likewise (handles look them up again). */
+export const detach = (c: Container): void => {
+  let x: Container | null = c
+  while (x !== null && x.parent !== null && x.isEmpty()) {
+    const p: MapContainer = x.parent
+    if (p.children.get(childKey(x.type, x.key)) === x) p.children.delete(childKey(x.type, x.key))
+    const mark = (y: Container): void => { y.attached = false }
+    walk(x, mark)
+    x = p
+  }
+}

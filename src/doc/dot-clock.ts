@@ -1,72 +1,93 @@
 /**
  * The Doc's causal context over local replica indices: per replica the
  * contiguous prefix of seen sequence numbers (the version vector) plus the
- * few dots seen beyond it (the cloud). Removals live here, not in tombstones.
+ * dots seen beyond it (the cloud, as sorted disjoint ranges, so a run of
+ * thousands of ids costs one range). Removals live here, not in tombstones.
  *
  * @module
  */
 
+/** Index of the first range of `a` (flat `[start, end, …]`) whose end is ≥ s. */
+const lowerRange = (a: readonly number[], s: number): number => {
+  let lo = 0
+  let hi = a.length >> 1
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if (a[mid * 2 + 1] < s) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 export class DotClock {
   /** vv[r]: every seq 1..vv[r] of replica r has been seen. */
   readonly vv: number[] = []
-  /** Dots seen beyond vv[r], per replica. */
-  readonly cloud: Array<Set<number> | undefined> = []
+  /** Dots seen beyond vv[r] + 1, per replica: sorted, disjoint, non-adjacent inclusive ranges `[start, end, …]`. */
+  readonly cloud: Array<number[] | undefined> = []
 
   has (r: number, s: number): boolean {
     if (s <= (this.vv[r] ?? 0)) return true
     const c = this.cloud[r]
-    return c !== undefined && c.has(s)
+    if (c === undefined) return false
+    const i = lowerRange(c, s)
+    return i * 2 < c.length && c[i * 2] <= s
   }
 
   /** Highest seq seen for r (in the vector or the cloud). */
   max (r: number): number {
-    let m = this.vv[r] ?? 0
     const c = this.cloud[r]
-    if (c !== undefined) for (const s of c) if (s > m) m = s
-    return m
+    return c === undefined ? (this.vv[r] ?? 0) : c[c.length - 1]
   }
 
   add (r: number, s: number): void {
-    const v = this.vv[r] ?? 0
-    if (s <= v) return
-    if (s === v + 1) {
-      this.vv[r] = s
-      const c = this.cloud[r]
-      if (c !== undefined) this.absorb(r, c)
-    } else {
-      let c = this.cloud[r]
-      if (c === undefined) this.cloud[r] = c = new Set()
-      c.add(s)
-    }
+    this.addRange(r, s, s)
   }
 
-  /** Adds seqs start..end (inclusive). */
+  /** Adds seqs start..end (inclusive) in O(log n + ranges merged), whatever the length of the range. */
   addRange (r: number, start: number, end: number): void {
+    if (end < start) return
     const v = this.vv[r] ?? 0
     if (end <= v) return
     if (start <= v + 1) {
-      this.vv[r] = end
+      let top = end
       const c = this.cloud[r]
-      if (c !== undefined) this.absorb(r, c)
-    } else {
-      let c = this.cloud[r]
-      if (c === undefined) this.cloud[r] = c = new Set()
-      for (let s = start; s <= end; s++) c.add(s)
+      if (c !== undefined) {
+        // absorb every cloud range that now touches the prefix
+        let k = 0
+        while (k < c.length && c[k] <= top + 1) { if (c[k + 1] > top) top = c[k + 1]; k += 2 }
+        if (k === c.length) this.cloud[r] = undefined
+        else if (k > 0) c.splice(0, k)
+      }
+      this.vv[r] = top
+      return
     }
+    let c = this.cloud[r]
+    if (c === undefined) { this.cloud[r] = [start, end]; return }
+    // ranges [i, j) overlap or touch [start, end]: replace them by their union
+    const i = lowerRange(c, start - 1)
+    let j = i
+    let a = start
+    let b = end
+    while (j * 2 < c.length && c[j * 2] <= end + 1) {
+      if (c[j * 2] < a) a = c[j * 2]
+      if (c[j * 2 + 1] > b) b = c[j * 2 + 1]
+      j++
+    }
+    c.splice(i * 2, (j - i) * 2, a, b)
   }
 
-  private absorb (r: number, c: Set<number>): void {
-    let v = this.vv[r]
-    for (const s of c) if (s <= v) c.delete(s)
-    while (c.has(v + 1)) c.delete(++v)
-    this.vv[r] = v
-    if (c.size === 0) this.cloud[r] = undefined
+  /** Sorted inclusive ranges `[start, end, …]` of the cloud of r (do not mutate). */
+  cloudRanges (r: number): readonly number[] {
+    return this.cloud[r] ?? []
   }
 
   /** Sorted seqs in the cloud of r. */
   cloudOf (r: number): number[] {
     const c = this.cloud[r]
-    return c === undefined ? [] : Array.from(c).sort((a, b) => a - b)
+    if (c === undefined) return []
+    const out: number[] = []
+    for (let i = 0; i < c.length; i += 2) for (let s = c[i]; s <= c[i + 1]; s++) out.push(s)
+    return out
   }
 }
 

@@ -8,11 +8,12 @@
 import { InvalidArgumentError } from '../errors.js'
 import { assertValue, canonicalKey, type JsonValue } from '../codec/value.js'
 import {
-  type Container, ContainerType, CounterContainer, createContainer, childKey, MapContainer, RegisterContainer,
+  type Container, ContainerType, CounterContainer, childKey, MapContainer, RegisterContainer,
   SetContainer, takeAll, type ValueEntry
 } from './containers.js'
 import type { Doc } from './doc.js'
 import type { Txn } from './txn.js'
+import { moduleOf } from './types/index.js'
 
 /** Checks a value and copies objects, so later mutation by the caller cannot reach the doc. */
 const ownValue = <T extends JsonValue>(v: T): T => {
@@ -94,7 +95,7 @@ abstract class Handle<C extends Container> {
     if (c !== null && c.attached) return c
     let child = pc.child(this.type, this.key) as C | undefined
     if (child === undefined) {
-      child = createContainer(this.type, pc, this.key) as C
+      child = moduleOf(this.type).create(pc, this.key, this.doc._env) as C
       pc.children.set(childKey(this.type, this.key), child)
     }
     return (this.c = child)
@@ -127,7 +128,7 @@ export class DocMap<T extends JsonValue = JsonValue> extends Handle<MapContainer
       if (c.children.size > 0 || c.values.has(key)) doc._removeKey(txn, c, key)
       const e: ValueEntry = { r: 0, s: doc._dot(txn), t: doc._time(txn), v }
       c.values.set(key, e)
-      if (txn.recording) txn.mapAdds.push({ c, key, e })
+      if (txn.recording) txn.add(c, { key, e })
       txn.touch(c, key)
     } finally {
       doc._end(txn)
@@ -214,7 +215,7 @@ export class DocCounter extends Handle<CounterContainer> {
       if (old !== undefined && txn.recording) txn.removals.push({ c, loc: '', value: null, r: 0, s: old.s })
       const comp = { r: 0, s: doc._dot(txn), p: (old?.p ?? 0) + p, n: (old?.n ?? 0) + n }
       c.comps.set(0, comp)
-      if (txn.recording) txn.compAdds.push({ c, comp })
+      if (txn.recording) txn.add(c, comp)
       txn.touch(c)
     } finally {
       doc._end(txn)
@@ -245,7 +246,7 @@ export class DocRegister<T extends JsonValue = JsonValue> extends Handle<Registe
       c.conflicts = []
       const e: ValueEntry = { r: 0, s: doc._dot(txn), t: doc._time(txn), v }
       c.entry = e
-      if (txn.recording) txn.regAdds.push({ c, e })
+      if (txn.recording) txn.add(c, e)
       txn.touch(c)
     } finally {
       doc._end(txn)
@@ -278,7 +279,7 @@ export class DocSet<T extends JsonValue = JsonValue> extends Handle<SetContainer
       }
       const elem = { v, dots: [0, doc._dot(txn)] }
       c.elems.set(key, elem)
-      if (txn.recording) txn.elemAdds.push({ c, key, elem })
+      if (txn.recording) txn.add(c, { key, elem })
       txn.touch(c)
     } finally {
       doc._end(txn)

@@ -37,7 +37,7 @@ export const encodeStateVector = (ids: readonly string[], cc: DotClock): Uint8Ar
 export const decodeStateVector = (bytes: Uint8Array): DecodedStateVector => decodeWith('state vector', bytes, d => {
   const version = readUint8(d, 'format version')
   if (version !== STATE_VECTOR_FORMAT_VERSION) {
-    throw new DecodeError(`unsupported state vector format version ${version} (this build reads version ${STATE_VECTOR_FORMAT_VERSION})`)
+    throw new DecodeError(`unsupported state vector format version ${version}: this build of aegis-replication reads version ${STATE_VECTOR_FORMAT_VERSION}; upgrade aegis-replication to read it`)
   }
   const n = readCount(d, 'replicas', 3)
   const ids: string[] = new Array(n)

@@ -6,7 +6,7 @@
  * @module
  */
 import type { JsonValue } from '../codec/value.js'
-import type { Container, CounterComp, MapContainer, RegisterContainer, SetContainer, SetElem, ValueEntry } from './containers.js'
+import type { Container } from './containers.js'
 
 export interface RemovalRecord { c: Container, loc: string, value: JsonValue, r: number, s: number }
 
@@ -17,10 +17,8 @@ export class Txn {
   /** First and last local seq used (seqEnd < seqStart: none). */
   seqStart = 0
   seqEnd = -1
-  readonly mapAdds: Array<{ c: MapContainer, key: string, e: ValueEntry }> = []
-  readonly regAdds: Array<{ c: RegisterContainer, e: ValueEntry }> = []
-  readonly compAdds: Array<{ c: Container, comp: CounterComp }> = []
-  readonly elemAdds: Array<{ c: SetContainer, key: string, elem: SetElem }> = []
+  /** What the transaction added, per container in first-add order, as its type's module records it (`A` of `ContainerModule`). */
+  adds: Map<Container, unknown[]> | null = null
   readonly removals: RemovalRecord[] = []
   /** Touched containers and keys (null: the container as a whole); made on the first touch when observing. */
   touched: Map<Container, Set<string> | null> | null = null
@@ -34,6 +32,14 @@ export class Txn {
     /** Record touched keys for 'change'. */
     readonly observing: boolean
   ) {}
+
+  /** Records an add for `c`: under `txn.recording` (for the update), or `txn.observing` for a module whose change delta needs it. */
+  add (c: Container, a: unknown): void {
+    const adds = (this.adds ??= new Map())
+    const list = adds.get(c)
+    if (list === undefined) adds.set(c, [a])
+    else list.push(a)
+  }
 
   touch (c: Container, key?: string): void {
     this.changed = true
