@@ -154,7 +154,6 @@ const simulate = (seed: number, prng: Prng, gossip: Partial<GossipOptions> = {})
 
 describe('simulation: anti-entropy gossip on the in-memory network', () => {
   it('grow-only sets converge after partitions, loss, duplication, reordering and crashes heal', () => {
-    const started = Date.now()
     const total: Summary = { added: 0, crashes: 0, cuts: 0, reordered: 0, duplicated: 0, dropped: 0 }
     runSeeds(200, (seed, prng) => {
       const s = simulate(seed, prng)
@@ -162,8 +161,6 @@ describe('simulation: anti-entropy gossip on the in-memory network', () => {
     }, { env: process.env, name: 'grow-only sets converge' })
     // every kind of fault was exercised (over many seeds; a replayed single seed may lack some)
     if (process.env.AEGIS_SEED === undefined) for (const [k, v] of Object.entries(total)) expect(v, k).toBeGreaterThan(0)
-    // keep the default run cheap enough for every CI job
-    if (process.env.AEGIS_SEEDS === undefined) expect(Date.now() - started).toBeLessThan(15_000)
   })
 
   it('a protocol that cannot converge is caught and reported with its seed and replay command', () => {

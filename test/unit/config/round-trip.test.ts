@@ -241,10 +241,7 @@ describe('garbage', () => {
       '\n'.repeat(n) + '[',
       '['.repeat(n)
     ]
-    for (const toml of hostile) {
-      const started = performance.now()
-      expect(() => parseConfig(toml)).toThrow(InvalidArgumentError)
-      expect(performance.now() - started, toml.slice(0, 30)).toBeLessThan(1000)
-    }
+    // a parser that backtracks on these would not finish within the test's timeout
+    for (const toml of hostile) expect(() => parseConfig(toml), toml.slice(0, 30)).toThrow(InvalidArgumentError)
   })
 })
