@@ -433,16 +433,16 @@ export class KvStateMachine implements StateMachine {
 
   /** Sets (or with `null`, deletes) a key; returns whether it existed. */
   private set (key: string, value: Uint8Array | null): boolean {
-    const existed = this.data.has(key)
     if (value === null) {
-      if (existed) {
-        this.data.delete(key)
-        this.stale = true
-      }
-    } else {
-      if (!existed && !this.stale) this.added.push(key)
-      this.data.set(key, value)
+      const existed = this.data.delete(key)
+      if (existed) this.stale = true
+      return existed
     }
+    // one hash lookup instead of has() then set(): the size tells whether the key is new
+    const before = this.data.size
+    this.data.set(key, value)
+    const existed = this.data.size === before
+    if (!existed && !this.stale) this.added.push(key)
     return existed
   }
 
