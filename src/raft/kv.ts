@@ -27,7 +27,7 @@
  */
 import * as encoding from 'lib0/encoding'
 import { DecodeError, InvalidArgumentError } from '../errors.js'
-import { type Decoder, decodeWith, readBytes, readCount, readString, readUint8, readVarUint } from '../codec/reader.js'
+import { type Decoder, decodeWith, readBytes, readCount, readString, readUint8, readVarUint, remaining } from '../codec/reader.js'
 import { writeString } from '../codec/writer.js'
 import { compareStrings, utf8Length } from '../clock/node-id.js'
 import { finishEncoder, sizedEncoder, writeBytes } from './codec.js'
@@ -282,8 +282,13 @@ export const decodeKvResult = (bytes: Uint8Array): KvResult => decodeWith('KV re
   readVersion(d)
   const tag = readUint8(d, 'result tag')
   switch (tag) {
-    case TAG.get:
-      return { type: 'get', value: readOptionalBytes(d, 'value') }
+    case TAG.get: {
+      // a view, not a copy: the result bytes are the caller's and hold only this value
+      if (!readBool(d, 'value flag')) return { type: 'get', value: null }
+      const n = readVarUint(d, 'value length')
+      if (n > remaining(d)) throw new DecodeError(`value declares ${n} bytes but only ${remaining(d)} remain`)
+      return { type: 'get', value: d.arr.subarray(d.pos, (d.pos += n)) }
+    }
     case TAG.range: {
       // each entry takes at least two bytes: an empty key and an empty value
       const n = readCount(d, 'range entries', 2)
