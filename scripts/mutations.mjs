@@ -33,22 +33,22 @@ export const MUTATIONS = [
   {
     name: 'votes not persisted',
     what: 'the vote is left out of the hard state, so it is never written before a vote is answered (a restarted node can vote twice in a term)',
-    edits: [{ file: 'src/raft/raft.ts', search: 'return { term: this.term, vote: this.vote, commit: this.log.committed }', replace: 'return { term: this.term, vote: null, commit: this.log.committed }' }]
+    edits: [{ file: 'src/raft/core-state.ts', search: 'return { term: this.term, vote: this.vote, commit: this.log.committed }', replace: 'return { term: this.term, vote: null, commit: this.log.committed }' }]
   },
   {
     name: 'send before persist',
     what: "each batch's messages are handed to the transport before its entries and hard state are persisted",
-    edits: [{ file: 'src/raft/raft-node.ts', search: 'await this.persist(rd)', replace: 'for (const m of rd.messages) { try { this.transport.send(peerId(m.to), encodeRaftMessage(m)) } catch {} }\n      rd = { ...rd, messages: [] }\n      await this.persist(rd)', also: [{ search: 'const rd = core.ready()', replace: 'let rd = core.ready()' }] }]
+    edits: [{ file: 'src/raft/raft-node.ts', search: 'const commitOnly = await this.persist(rd)', replace: 'for (const m of rd.messages) { try { this.transport.send(peerId(m.to), encodeRaftMessage(m)) } catch {} }\n      rd = { ...rd, messages: [] }\n      const commitOnly = await this.persist(rd)', also: [{ search: 'const rd = core.ready()', replace: 'let rd = core.ready()' }] }]
   },
   {
     name: 'figure-8 commit rule removed',
     what: 'a leader commits an entry of an older term once a majority holds it (no "only entries of the current term by counting replicas")',
-    edits: [{ file: 'src/raft/raft.ts', search: 'if (q <= this.log.committed || this.log.termAt(q) !== this.term) return', replace: 'if (q <= this.log.committed) return' }]
+    edits: [{ file: 'src/raft/core-replication.ts', search: 'if (q <= this.log.committed || this.log.termAt(q) !== this.term) return', replace: 'if (q <= this.log.committed) return' }]
   },
   {
     name: 'two membership changes at once',
     what: 'the one-pending-change guard of proposeConfChange is removed',
-    edits: [{ file: 'src/raft/raft.ts', search: "if (this.pendingConfIndex > this.log.committed || this.log.termAt(this.log.committed) !== this.term) {\n      throw new ConfChangeError('another membership change", replace: "if (false) {\n      throw new ConfChangeError('another membership change" }]
+    edits: [{ file: 'src/raft/core-membership.ts', search: "if (this.pendingConfIndex > this.log.committed || this.log.termAt(this.log.committed) !== this.term) {\n      throw new ConfChangeError('another membership change", replace: "if (false) {\n      throw new ConfChangeError('another membership change" }]
   }
 ]
 

@@ -8,7 +8,7 @@
  */
 import * as encoding from 'lib0/encoding'
 import { DecodeError } from '../errors.js'
-import { type Decoder, decodeWith, readBytes, readCount, readString, readUint8, readVarUint } from '../codec/reader.js'
+import { type Decoder, decodeWith, readBytes, readCount, readString, readUint8, readVarUint, remaining } from '../codec/reader.js'
 import { writeString } from '../codec/writer.js'
 import type { RaftMessage } from './messages.js'
 import {
@@ -36,21 +36,47 @@ const readId = (d: Decoder, what: string): string => {
   return s
 }
 
+/**
+ * Writes a length and the bytes, like `encoding.writeVarUint8Array`, but
+ * copies straight into the buffer when they fit (lib0 makes a `subarray`
+ * view of the input first: one more object per value).
+ */
+export const writeBytes = (e: encoding.Encoder, bytes: Uint8Array): void => {
+  encoding.writeVarUint(e, bytes.length)
+  if (e.cpos + bytes.length <= e.cbuf.length) {
+    e.cbuf.set(bytes, e.cpos)
+    e.cpos += bytes.length
+  } else {
+    encoding.writeUint8Array(e, bytes)
+  }
+}
+
 /** Writes an entry: term, index, type, data. */
 export const writeEntry = (e: encoding.Encoder, entry: Entry): void => {
   encoding.writeVarUint(e, entry.term)
   encoding.writeVarUint(e, entry.index)
   encoding.writeUint8(e, ENTRY_TYPES.indexOf(entry.type))
-  encoding.writeVarUint8Array(e, entry.data)
+  writeBytes(e, entry.data)
 }
 
-/** Reads what {@link writeEntry} wrote. */
-export const readEntry = (d: Decoder): Entry => {
+/**
+ * Reads what {@link writeEntry} wrote. With `view`, the entry's data is a
+ * view into the input instead of a copy: for a received frame, which the
+ * receiver owns and nothing modifies (the entries of one append share it).
+ */
+export const readEntry = (d: Decoder, view = false): Entry => {
   const term = readVarUint(d, 'entry term')
   const index = readVarUint(d, 'entry index')
   const t = readUint8(d, 'entry type')
   if (t >= ENTRY_TYPES.length) throw new DecodeError(`unknown entry type ${t}`)
-  return { term, index, type: ENTRY_TYPES[t], data: readBytes(d, 'entry data') }
+  return { term, index, type: ENTRY_TYPES[t], data: view ? readBytesView(d, 'entry data') : readBytes(d, 'entry data') }
+}
+
+/** Like `readBytes`, but a view into the input (no copy). */
+const readBytesView = (d: Decoder, what: string): Uint8Array => {
+  const len = readVarUint(d, `${what} length`)
+  if (len > remaining(d)) throw new DecodeError(`${what} declares ${len} bytes but only ${remaining(d)} remain`)
+  return d.arr.subarray(d.pos, (d.pos += len))
 }
 
 /** Writes a configuration. */
@@ -101,9 +127,9 @@ export const decodeConfChange = (bytes: Uint8Array): ConfChange => decodeWith('c
 
 /** Encodes one entry on its own (for storage records). */
 export const encodeEntry = (entry: Entry): Uint8Array => {
-  const e = encoding.createEncoder()
+  const e = sizedEncoder(entry.data.length + 24)
   writeEntry(e, entry)
-  return encoding.toUint8Array(e)
+  return finishEncoder(e)
 }
 
 /** Decodes {@link encodeEntry}'s output. @throws {DecodeError} on bad bytes. */
@@ -139,14 +165,17 @@ export const decodeSnapshot = (bytes: Uint8Array): Snapshot => decodeWith('raft 
   return { ...meta, data: readBytes(d, 'snapshot data') }
 })
 
-/** Encodes a message: version byte, type byte, from, to, term, then its own fields. */
 /**
- * An encoder whose first buffer holds about `bytes` (lib0's starts at 100
- * bytes and doubles, copying at every growth and once more at the end).
+ * An encoder whose first buffer holds `bytes` (lib0's starts at 100 bytes
+ * and doubles, copying at every growth and once more at the end). It skips
+ * lib0's constructor, whose 100-byte buffer would be one more allocation
+ * outside the JS heap per encoding, thrown away at once.
  */
 export const sizedEncoder = (bytes: number): encoding.Encoder => {
-  const e = encoding.createEncoder()
-  if (bytes > e.cbuf.length) e.cbuf = new Uint8Array(bytes)
+  const e = Object.create(encoding.Encoder.prototype) as encoding.Encoder
+  e.cpos = 0
+  e.cbuf = new Uint8Array(Math.max(8, bytes))
+  e.bufs = []
   return e
 }
 
@@ -160,6 +189,7 @@ const sizeOf = (m: RaftMessage): number => {
   return n
 }
 
+/** Encodes a message: version byte, type byte, from, to, term, then its own fields. */
 export const encodeRaftMessage = (m: RaftMessage): Uint8Array => {
   const e = sizedEncoder(sizeOf(m))
   encoding.writeUint8(e, RAFT_PROTOCOL_VERSION)
@@ -245,7 +275,7 @@ export const decodeRaftMessage = (bytes: Uint8Array): RaftMessage => decodeWith(
       const n = readCount(d, 'entry count', 4)
       const entries: Entry[] = []
       for (let i = 0; i < n; i++) {
-        const entry = readEntry(d)
+        const entry = readEntry(d, true)
         if (entry.index !== index + 1 + i) throw new DecodeError(`append entry ${i} has index ${entry.index}, expected ${index + 1 + i}`)
         entries.push(entry)
       }

@@ -20,6 +20,7 @@ import * as encoding from 'lib0/encoding'
 import { DecodeError } from '../errors.js'
 import { createDecoder, readString, readUint8, readVarUint, remaining } from '../codec/reader.js'
 import { writeString } from '../codec/writer.js'
+import { sizedEncoder } from './codec.js'
 
 const ENVELOPE_VERSION = 2
 const F_SESSION = 1
@@ -83,8 +84,7 @@ export interface CommandEnvelope {
 
 /** Wraps a command (with its session, timestamp or new session limits) into entry data. */
 export const encodeCommand = (cmd: Uint8Array, session?: SessionTag, meta: { timestamp?: number, limits?: SessionLimits } = {}): Uint8Array => {
-  const e = encoding.createEncoder()
-  e.cbuf = new Uint8Array(cmd.length + 48 + (session === undefined ? 0 : session.clientId.length * 3))
+  const e = sizedEncoder(cmd.length + 48 + (session === undefined ? 0 : session.clientId.length * 3))
   const flags = (session === undefined ? 0 : F_SESSION) | (session?.ackedSeq === undefined ? 0 : F_ACKED) |
     (meta.timestamp === undefined ? 0 : F_TIME) | (meta.limits === undefined ? 0 : F_LIMITS)
   encoding.writeUint8(e, ENVELOPE_VERSION)
@@ -100,7 +100,7 @@ export const encodeCommand = (cmd: Uint8Array, session?: SessionTag, meta: { tim
     encoding.writeVarUint(e, meta.limits.timeoutMs)
     encoding.writeVarUint(e, meta.limits.maxResponses)
   }
-  encoding.writeUint8Array(e, cmd)
+  if (e.cpos + cmd.length <= e.cbuf.length) { e.cbuf.set(cmd, e.cpos); e.cpos += cmd.length } else encoding.writeUint8Array(e, cmd)
   // one buffer, sized above: hand out a view instead of copying it again
   return e.bufs.length === 0 ? e.cbuf.subarray(0, e.cpos) : encoding.toUint8Array(e)
 }

@@ -27,10 +27,10 @@
  */
 import * as encoding from 'lib0/encoding'
 import { DecodeError, InvalidArgumentError } from '../errors.js'
-import { type Decoder, decodeWith, readBytes, readCount, readString, readUint8, readVarUint } from '../codec/reader.js'
+import { type Decoder, decodeWith, readBytes, readCount, readString, readUint8, readVarUint, remaining } from '../codec/reader.js'
 import { writeString } from '../codec/writer.js'
 import { compareStrings, utf8Length } from '../clock/node-id.js'
-import { finishEncoder } from './codec.js'
+import { finishEncoder, sizedEncoder, writeBytes } from './codec.js'
 import type { StateMachine } from './raft-config.js'
 
 /** The version byte that leads every KV command, result and snapshot. */
@@ -107,7 +107,7 @@ const writeOptionalBytes = (e: encoding.Encoder, v: Uint8Array | null): void => 
     encoding.writeUint8(e, 0)
   } else {
     encoding.writeUint8(e, 1)
-    encoding.writeVarUint8Array(e, v)
+    writeBytes(e, v)
   }
 }
 
@@ -118,6 +118,33 @@ const readVersion = (d: Decoder): void => {
   if (v !== KV_PROTOCOL_VERSION) throw new DecodeError(`unsupported KV protocol version ${v} (expected ${KV_PROTOCOL_VERSION})`)
 }
 
+const bytesOf = (v: unknown): number => (v instanceof Uint8Array ? v.length + 6 : 1)
+const keyBytes = (k: unknown): number => (typeof k === 'string' ? k.length * 3 + 5 : 0)
+
+/** About the encoded size of `cmd` (its buffer is allocated once, at this size). */
+const commandSize = (cmd: KvCommand): number => {
+  switch (cmd?.type) {
+    case 'put': return 8 + keyBytes(cmd.key) + bytesOf(cmd.value)
+    case 'cas': return 8 + keyBytes(cmd.key) + bytesOf(cmd.expected) + bytesOf(cmd.next)
+    case 'range': return 16 + keyBytes(cmd.start) + keyBytes(cmd.end)
+    default: return 8 + keyBytes((cmd as { key?: unknown } | null)?.key)
+  }
+}
+
+/** About the encoded size of `result`. */
+const resultSize = (result: KvResult): number => {
+  switch (result?.type) {
+    case 'get': return 8 + bytesOf(result.value)
+    case 'range': {
+      let n = 16
+      for (const x of result.entries) n += keyBytes(x?.key) + bytesOf(x?.value)
+      return n
+    }
+    case 'error': return 16 + String(result.message).length * 3
+    default: return 8
+  }
+}
+
 /**
  * Encodes a command for `propose` (writes) or `read` (reads).
  *
@@ -126,8 +153,7 @@ const readVersion = (d: Decoder): void => {
  * a `limit` that is not a non-negative safe integer, or an unknown type.
  */
 export const encodeKvCommand = (cmd: KvCommand): Uint8Array => {
-  const e = encoding.createEncoder()
-  if (cmd?.type === 'put' && cmd.value instanceof Uint8Array && typeof cmd.key === 'string') e.cbuf = new Uint8Array(cmd.value.length + cmd.key.length * 3 + 16)
+  const e = sizedEncoder(commandSize(cmd))
   encoding.writeUint8(e, KV_PROTOCOL_VERSION)
   switch (cmd?.type) {
     case 'get':
@@ -151,7 +177,7 @@ export const encodeKvCommand = (cmd: KvCommand): Uint8Array => {
     case 'put':
       encoding.writeUint8(e, TAG.put)
       writeString(e, assertKey(cmd.key))
-      encoding.writeVarUint8Array(e, assertBytes(cmd.value, 'value'))
+      writeBytes(e, assertBytes(cmd.value, 'value'))
       break
     case 'delete':
       encoding.writeUint8(e, TAG.delete)
@@ -212,7 +238,9 @@ export const decodeKvCommand = (bytes: Uint8Array): KvCommand => decodeWith('KV 
  * @throws {InvalidArgumentError} for a malformed result.
  */
 export const encodeKvResult = (result: KvResult): Uint8Array => {
-  const e = encoding.createEncoder()
+  // the answer to every put: two bytes, on the JS heap (no buffer allocation)
+  if (result?.type === 'put') return Uint8Array.of(KV_PROTOCOL_VERSION, TAG.put)
+  const e = sizedEncoder(resultSize(result))
   encoding.writeUint8(e, KV_PROTOCOL_VERSION)
   switch (result?.type) {
     case 'get':
@@ -226,9 +254,6 @@ export const encodeKvResult = (result: KvResult): Uint8Array => {
         writeString(e, assertKey(key))
         encoding.writeVarUint8Array(e, assertBytes(value, 'value'))
       }
-      break
-    case 'put':
-      encoding.writeUint8(e, TAG.put)
       break
     case 'delete':
       encoding.writeUint8(e, TAG.delete)
@@ -257,8 +282,13 @@ export const decodeKvResult = (bytes: Uint8Array): KvResult => decodeWith('KV re
   readVersion(d)
   const tag = readUint8(d, 'result tag')
   switch (tag) {
-    case TAG.get:
-      return { type: 'get', value: readOptionalBytes(d, 'value') }
+    case TAG.get: {
+      // a view, not a copy: the result bytes are the caller's and hold only this value
+      if (!readBool(d, 'value flag')) return { type: 'get', value: null }
+      const n = readVarUint(d, 'value length')
+      if (n > remaining(d)) throw new DecodeError(`value declares ${n} bytes but only ${remaining(d)} remain`)
+      return { type: 'get', value: d.arr.subarray(d.pos, (d.pos += n)) }
+    }
     case TAG.range: {
       // each entry takes at least two bytes: an empty key and an empty value
       const n = readCount(d, 'range entries', 2)
@@ -370,15 +400,18 @@ export class KvStateMachine implements StateMachine {
 
   /** The whole store, in key order. */
   snapshot (): Uint8Array {
-    const e = encoding.createEncoder()
-    encoding.writeUint8(e, KV_PROTOCOL_VERSION)
     const keys = this.sortedKeys()
+    // one buffer of the right size: no doubling copies of a large store
+    let size = 16
+    for (const key of keys) size += key.length * 3 + 5 + this.data.get(key)!.length + 5
+    const e = sizedEncoder(size)
+    encoding.writeUint8(e, KV_PROTOCOL_VERSION)
     encoding.writeVarUint(e, keys.length)
     for (const key of keys) {
       writeString(e, key)
-      encoding.writeVarUint8Array(e, this.data.get(key)!)
+      writeBytes(e, this.data.get(key)!)
     }
-    return encoding.toUint8Array(e)
+    return finishEncoder(e)
   }
 
   /** Replaces the store with a {@link KvStateMachine.snapshot}; on bad bytes throws {@link DecodeError} and keeps the old contents. */
@@ -405,16 +438,16 @@ export class KvStateMachine implements StateMachine {
 
   /** Sets (or with `null`, deletes) a key; returns whether it existed. */
   private set (key: string, value: Uint8Array | null): boolean {
-    const existed = this.data.has(key)
     if (value === null) {
-      if (existed) {
-        this.data.delete(key)
-        this.stale = true
-      }
-    } else {
-      if (!existed && !this.stale) this.added.push(key)
-      this.data.set(key, value)
+      const existed = this.data.delete(key)
+      if (existed) this.stale = true
+      return existed
     }
+    // one hash lookup instead of has() then set(): the size tells whether the key is new
+    const before = this.data.size
+    this.data.set(key, value)
+    const existed = this.data.size === before
+    if (!existed && !this.stale) this.added.push(key)
     return existed
   }
 

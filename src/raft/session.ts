@@ -21,6 +21,7 @@ import * as encoding from 'lib0/encoding'
 import { DecodeError, InvalidArgumentError } from '../errors.js'
 import { type Decoder, decodeWith, readBytes, readCount, readString, readUint8, readVarUint } from '../codec/reader.js'
 import { writeString } from '../codec/writer.js'
+import { finishEncoder, sizedEncoder, writeBytes } from './codec.js'
 import type { SessionLimits, SessionTag } from './envelope.js'
 
 /** The limits a group starts with, until a limits entry changes them. */
@@ -174,11 +175,12 @@ const SNAPSHOT_VERSION = 2
 
 /** Encodes a node's snapshot data: the session table, then the state machine's bytes. */
 export const encodeNodeSnapshot = (sessions: SessionTable, state: Uint8Array): Uint8Array => {
-  const e = encoding.createEncoder()
+  // room for the state and a small session table: usually no regrowth, no final copy
+  const e = sizedEncoder(state.length + 4096)
   encoding.writeUint8(e, SNAPSHOT_VERSION)
   sessions.write(e)
-  encoding.writeVarUint8Array(e, state)
-  return encoding.toUint8Array(e)
+  writeBytes(e, state)
+  return finishEncoder(e)
 }
 
 /** Decodes {@link encodeNodeSnapshot}'s output (or version 1's) into `sessions`; returns the state machine's bytes. @throws {DecodeError} */
