@@ -192,15 +192,14 @@ export class PieceTree {
     if (parent === null) {
       parent = new Inner()
       parent.kids.push(node)
-      parent.vis = node.vis
-      parent.cnt = node.cnt
+      // the new root counts both halves; an existing parent counts them already
+      parent.vis = node.vis + sibling.vis
+      parent.cnt = node.cnt + sibling.cnt
       node.parent = parent
       this.root = parent
     }
     parent.kids.splice(parent.kids.indexOf(node) + 1, 0, sibling)
     sibling.parent = parent
-    parent.vis += sibling.vis
-    parent.cnt += sibling.cnt
     if (parent.kids.length > INNER_MAX) {
       const right = new Inner()
       right.kids = parent.kids.splice(parent.kids.length >> 1)
