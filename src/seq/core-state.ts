@@ -23,10 +23,21 @@ export class CoreState {
   recorder: DeltaRecorder | null = null
   /** Scan epoch for `Piece.mark`. */
   epoch = 0
+  /** Whether any text content held so far had a surrogate code unit (boundary checks are skipped until then). */
+  surrogates = false
   private cache: Piece | null = null
   private cacheStart = 0
 
   constructor (readonly kind: SeqKind, readonly compareReplicas: (a: number, b: number) => number) {}
+
+  /** Notes content that may hold surrogates. */
+  noteContent (c: Content): void {
+    if (this.surrogates || typeof c !== 'string') return
+    for (let i = 0; i < c.length; i++) {
+      const u = c.charCodeAt(i)
+      if (u >= 0xd800 && u <= 0xdfff) { this.surrogates = true; return }
+    }
+  }
 
   setCache (piece: Piece | null, visStart: number): void {
     this.cache = piece

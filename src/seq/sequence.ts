@@ -78,7 +78,7 @@ class Sequence implements SequenceCore {
 
   /** Throws when a boundary at visible index `i` would split a surrogate pair (text only). */
   private checkBoundary (i: number): void {
-    if (this.st.kind !== 'text' || i <= 0 || i >= this.length) return
+    if (!this.st.surrogates || i <= 0 || i >= this.length) return
     const a = (this.get(i - 1) as string).charCodeAt(0)
     const b = (this.get(i) as string).charCodeAt(0)
     if (isHigh(a) && isLow(b)) throw new InvalidArgumentError(`index ${i} splits a surrogate pair`)
@@ -94,6 +94,7 @@ class Sequence implements SequenceCore {
     if (n === 0) throw new InvalidArgumentError('empty insert (allocate no ids and skip it)')
     if (!Number.isSafeInteger(r) || r < 0 || !Number.isSafeInteger(s) || s < 0) throw new InvalidArgumentError(`bad id (${r}, ${s})`)
     this.checkBoundary(index)
+    st.noteContent(content)
     const own: Content = typeof content === 'string' ? content : content.slice()
     // the insertion point: after any tombstones, before visible element `index`
     let leftP: Piece | null
