@@ -7,7 +7,7 @@
  */
 import type { JsonValue } from '../codec/value.js'
 import { InvalidArgumentError } from '../errors.js'
-import { type Content, isHigh, isLow } from './content.js'
+import { type Content, isHigh, isLow, sameId } from './content.js'
 import { CoreState } from './core-state.js'
 import { DeltaRecorder } from './delta.js'
 import { integrateRun } from './integrate.js'
@@ -115,7 +115,14 @@ class Sequence implements SequenceCore {
     const left: SeqId | null = leftP === null ? null : { r: leftP.r, s: leftP.s + leftP.len - 1 }
     const right: SeqId | null = rightP === null ? null : { r: rightP.r, s: rightP.s }
     const run: SeqRun = { r, s, len: n, left, right, content }
-    const placed = st.place(leftP, new Piece(r, s, n, left, right, own))
+    let placed: Piece
+    if (leftP !== null && leftP.content !== null && leftP.r === r && leftP.s + leftP.len === s && sameId(leftP.right, right)) {
+      // typing on: extend the previous run in place
+      leftP.content = typeof own === 'string' ? (leftP.content as string) + own : (leftP.content as JsonValue[]).concat(own)
+      leftP.len += n
+      st.tree.addVis(leftP, n)
+      placed = leftP
+    } else placed = st.place(leftP, new Piece(r, s, n, left, right, own))
     st.setCache(placed, index + n - placed.len)
     if (st.recorder !== null) st.recorder.insert(index, own)
     return run
@@ -146,8 +153,20 @@ class Sequence implements SequenceCore {
   }
 
   canIntegrate (run: SeqRun): boolean {
-    return (run.left === null || this.has(run.left.r, run.left.s)) &&
-      (run.right === null || this.has(run.right.r, run.right.s))
+    const { r, s, len, left, right } = run
+    // only the first new element needs `left`: later ones follow a held element of the run
+    if (left !== null && !this.has(r, s) && !this.has(left.r, left.s)) return false
+    if (right !== null && !this.has(right.r, right.s)) return this.allHeld(r, s, len)
+    return true
+  }
+
+  private allHeld (r: number, s: number, len: number): boolean {
+    for (let k = 0; k < len;) {
+      const p = this.st.ids.find(r, s + k)
+      if (p === null) return false
+      k = p.s + p.len - s
+    }
+    return true
   }
 
   integrate (run: SeqRun): void {

@@ -96,7 +96,12 @@ export const runsSinceOf = (st: CoreState, held: (r: number, s: number) => boole
         const p = stack[stack.length - 1]
         if (p.mark === epoch) { stack.pop(); continue }
         const d = dep(p.left) ?? dep(p.right)
-        if (d !== null) { stack.push(d); continue }
+        if (d !== null) {
+          // origins are older than the elements that name them: the graph has no cycle
+          if (stack.length > st.tree.count) throw new Error('seq: origin cycle in runsSince')
+          stack.push(d)
+          continue
+        }
         p.mark = epoch
         stack.pop()
         emit(out, p, held)
