@@ -19,12 +19,17 @@ import type { IdRanges, SeqId, SeqRun } from './sequence-api.js'
 
 const SAME_R = 1
 const NEXT_S = 2
-const LEFT_PREV = 4
-const LEFT_NULL = 8
-const RIGHT_NULL = 16
-const RIGHT_SAME = 32
+/** Bits 2–3: how the left origin is written; bits 4–5: the right origin. */
+const LEFT_SHIFT = 2
+const RIGHT_SHIFT = 4
 const DELETED = 64
 const LEN_ONE = 128
+
+/** Origin modes (2 bits). */
+const O_OTHER = 0 // another replica: wire index, sequence number
+const O_NULL = 1 // the start (left) or the end (right)
+const O_IMPLIED = 2 // left: the element before the run; right: the previous run's right origin
+const O_SAME = 3 // the run's replica: sequence number relative to the run's start
 
 const C_NONE = 0
 const C_TEXT = 1
@@ -51,18 +56,19 @@ export const writeSeqRuns = (e: encoding.Encoder, runs: SeqRun[], toWire: (r: nu
     let info = 0
     if (r === prevR) info |= SAME_R
     if (end === s) info |= NEXT_S
-    if (left === null) info |= LEFT_NULL
-    else if (left.r === run.r && left.s === s - 1) info |= LEFT_PREV
-    if (right === null) info |= RIGHT_NULL
-    else if (prevRight != null && prevRight.r === right.r && prevRight.s === right.s) info |= RIGHT_SAME
+    const lm = left === null ? O_NULL : left.r !== run.r ? O_OTHER : left.s === s - 1 ? O_IMPLIED : O_SAME
+    const rm = right === null
+      ? O_NULL
+      : prevRight != null && prevRight.r === right.r && prevRight.s === right.s ? O_IMPLIED : right.r === run.r ? O_SAME : O_OTHER
+    info |= (lm << LEFT_SHIFT) | (rm << RIGHT_SHIFT)
     if (run.content === null) info |= DELETED
     if (len === 1) info |= LEN_ONE
     encoding.writeUint8(e, info)
     if ((info & SAME_R) === 0) encoding.writeVarUint(e, r)
     if ((info & NEXT_S) === 0) encoding.writeVarInt(e, s - (end ?? 0))
     if ((info & LEN_ONE) === 0) encoding.writeVarUint(e, len)
-    if ((info & (LEFT_NULL | LEFT_PREV)) === 0) writeOrigin(e, left!, run.r, r, s, toWire)
-    if ((info & (RIGHT_NULL | RIGHT_SAME)) === 0) writeOrigin(e, right!, run.r, r, s, toWire)
+    writeOrigin(e, lm, left, s, toWire)
+    writeOrigin(e, rm, right, s, toWire)
     prevR = r
     prevRight = right
     lastEnd.set(r, s + len)
@@ -74,13 +80,11 @@ export const writeSeqRuns = (e: encoding.Encoder, runs: SeqRun[], toWire: (r: nu
   if (kind === C_TEXT) encoding.writeVarString(e, texts.join(''))
 }
 
-const writeOrigin = (e: encoding.Encoder, o: SeqId, localR: number, r: number, s: number, toWire: (r: number) => number): void => {
-  if (o.r === localR) {
-    encoding.writeVarUint(e, 0)
-    encoding.writeVarInt(e, s - o.s)
-  } else {
-    encoding.writeVarUint(e, toWire(o.r) + 1)
-    encoding.writeVarUint(e, o.s)
+const writeOrigin = (e: encoding.Encoder, mode: number, o: SeqId | null, s: number, toWire: (r: number) => number): void => {
+  if (mode === O_SAME) encoding.writeVarInt(e, s - o!.s)
+  else if (mode === O_OTHER) {
+    encoding.writeVarUint(e, toWire(o!.r))
+    encoding.writeVarUint(e, o!.s)
   }
 }
 
@@ -95,15 +99,12 @@ const readSeq = (n: number, what: string): number => {
   return n
 }
 
-const readOrigin = (d: Decoder, nReplicas: number, r: number, s: number, len: number, what: string): SeqId => {
-  const tag = readVarUint(d, `${what} replica`)
-  if (tag === 0) {
-    const os = readSeq(s - readVarInt(d, `${what} seq`), `${what} seq`)
-    if (os >= s && os < s + len) throw new DecodeError(`${what} points inside its own run`)
-    return { r, s: os }
-  }
-  if (tag - 1 >= nReplicas) throw new DecodeError(`${what} replica ${tag - 1} is past the replica table (${nReplicas})`)
-  return { r: tag - 1, s: readSeq(readVarUint(d, `${what} seq`), `${what} seq`) }
+const readOrigin = (d: Decoder, mode: number, nReplicas: number, r: number, s: number, len: number, what: string): SeqId => {
+  let o: SeqId
+  if (mode === O_SAME) o = { r, s: readSeq(s - readVarInt(d, `${what} seq`), `${what} seq`) }
+  else o = { r: readId(d, nReplicas, `${what} replica`), s: readSeq(readVarUint(d, `${what} seq`), `${what} seq`) }
+  if (o.r === r && o.s >= s && o.s < s + len) throw new DecodeError(`${what} points inside its own run`)
+  return o
 }
 
 /** Reads runs written by {@link writeSeqRuns}; replica indices stay the update's table indices. */
@@ -131,23 +132,21 @@ export const readSeqRuns = (d: Decoder, nReplicas: number): SeqRun[] => {
     } else s = readSeq((end ?? 0) + readVarInt(d, 'seq run start'), 'seq run start')
     const len = (info & LEN_ONE) !== 0 ? 1 : readVarUint(d, 'seq run length')
     if (len < 1 || s + len > MAX) throw new DecodeError(`bad seq run length ${len}`)
+    const lm = (info >> LEFT_SHIFT) & 3
     let left: SeqId | null
-    if ((info & LEFT_NULL) !== 0) {
-      if ((info & LEFT_PREV) !== 0) throw new DecodeError('seq run left origin flags conflict')
-      left = null
-    } else if ((info & LEFT_PREV) !== 0) {
+    if (lm === O_NULL) left = null
+    else if (lm === O_IMPLIED) {
       if (s === 0) throw new DecodeError('seq run at 0 cannot continue a previous element')
       left = { r, s: s - 1 }
-    } else left = readOrigin(d, nReplicas, r, s, len, 'left origin')
+    } else left = readOrigin(d, lm, nReplicas, r, s, len, 'left origin')
+    const rm = (info >> RIGHT_SHIFT) & 3
     let right: SeqId | null
-    if ((info & RIGHT_NULL) !== 0) {
-      if ((info & RIGHT_SAME) !== 0) throw new DecodeError('seq run right origin flags conflict')
-      right = null
-    } else if ((info & RIGHT_SAME) !== 0) {
+    if (rm === O_NULL) right = null
+    else if (rm === O_IMPLIED) {
       if (prevRight === null) throw new DecodeError('seq run repeats a missing right origin')
       right = { r: prevRight.r, s: prevRight.s }
       if (right.r === r && right.s >= s && right.s < s + len) throw new DecodeError('right origin points inside its own run')
-    } else right = readOrigin(d, nReplicas, r, s, len, 'right origin')
+    } else right = readOrigin(d, rm, nReplicas, r, s, len, 'right origin')
     const deleted = (info & DELETED) !== 0
     if (!deleted && kind === C_NONE) throw new DecodeError('live seq run without content')
     const run: SeqRun = { r, s, len, left, right, content: null }
