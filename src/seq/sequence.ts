@@ -118,7 +118,15 @@ class Sequence implements SequenceCore {
     let placed: Piece
     if (leftP !== null && leftP.content !== null && leftP.r === r && leftP.s + leftP.len === s && sameId(leftP.right, right)) {
       // typing on: extend the previous run in place
-      leftP.content = typeof own === 'string' ? (leftP.content as string) + own : (leftP.content as JsonValue[]).concat(own)
+      if (typeof own === 'string') {
+        const c = (leftP.content as string) + own
+        // one-character appends build a deep rope; flatten it now and then (amortised O(1) per char)
+        if (++leftP.appends >= 64 + (c.length >> 3)) {
+          leftP.appends = 0
+          c.charCodeAt(0)
+        }
+        leftP.content = c
+      } else for (const v of own) (leftP.content as JsonValue[]).push(v)
       leftP.len += n
       st.tree.addVis(leftP, n)
       placed = leftP
@@ -214,6 +222,8 @@ class Sequence implements SequenceCore {
 }
 
 const normalize = (ids: IdRanges): IdRanges => {
+  // the common case: one range of one replica
+  if (ids.length === 1 && ids[0] !== undefined && ids[0].length === 2) return ids
   for (let r = 0; r < ids.length; r++) if (ids[r] !== undefined) ids[r] = normalizeList(ids[r]!)
   return ids
 }

@@ -22,6 +22,8 @@ export class Piece {
   leaf: Leaf | null = null
   /** Scratch mark for scans (integration, runsSince). */
   mark = 0
+  /** Appends since the text content was last flattened. */
+  appends = 0
   constructor (
     readonly r: number,
     public s: number,
