@@ -9,44 +9,59 @@ import type { Piece } from './tree.js'
 
 const BUCKET_MAX = 128
 
-/** Last index `i` in `a` (sorted by `key`) with `key(a[i]) <= s`, or -1. */
-const floorIndex = <T>(a: T[], s: number, key: (x: T) => number): number => {
+/** Last bucket index whose first piece starts at or before `s`, or -1. */
+const floorBucket = (a: Piece[][], s: number): number => {
   let lo = 0
   let hi = a.length - 1
   let found = -1
   while (lo <= hi) {
     const mid = (lo + hi) >> 1
-    if (key(a[mid]) <= s) { found = mid; lo = mid + 1 } else hi = mid - 1
+    if (a[mid][0].s <= s) { found = mid; lo = mid + 1 } else hi = mid - 1
   }
   return found
 }
 
-const bucketKey = (b: Piece[]): number => b[0].s
-const pieceKey = (p: Piece): number => p.s
+/** Last piece index in a bucket starting at or before `s`, or -1. */
+const floorPiece = (a: Piece[], s: number): number => {
+  let lo = 0
+  let hi = a.length - 1
+  let found = -1
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1
+    if (a[mid].s <= s) { found = mid; lo = mid + 1 } else hi = mid - 1
+  }
+  return found
+}
 
 export class IdIndex {
   /** Per replica index: buckets of pieces, sorted by `s`, disjoint. */
   readonly byReplica: Array<Piece[][] | undefined> = []
+  /** The last piece found (a one-entry cache; checked against the piece's current range). */
+  private last: Piece | null = null
 
   /** The piece holding element `(r, s)`, or `null`. */
   find (r: number, s: number): Piece | null {
+    const last = this.last
+    if (last !== null && last.r === r && s >= last.s && s < last.s + last.len && last.leaf !== null) return last
     const buckets = this.byReplica[r]
     if (buckets === undefined) return null
-    const bi = floorIndex(buckets, s, bucketKey)
+    const bi = floorBucket(buckets, s)
     if (bi < 0) return null
     const b = buckets[bi]
-    const p = b[floorIndex(b, s, pieceKey)]
-    return s < p.s + p.len ? p : null
+    const p = b[floorPiece(b, s)]
+    if (s >= p.s + p.len) return null
+    this.last = p
+    return p
   }
 
   /** The first piece of replica `r` starting after `s`, or `null`. */
   nextAfter (r: number, s: number): Piece | null {
     const buckets = this.byReplica[r]
     if (buckets === undefined || buckets.length === 0) return null
-    let bi = floorIndex(buckets, s, bucketKey)
+    let bi = floorBucket(buckets, s)
     if (bi < 0) return buckets[0][0]
     const b = buckets[bi]
-    const pi = floorIndex(b, s, pieceKey) + 1
+    const pi = floorPiece(b, s) + 1
     if (pi < b.length) return b[pi]
     bi++
     return bi < buckets.length ? buckets[bi][0] : null
@@ -68,23 +83,23 @@ export class IdIndex {
   add (p: Piece): void {
     let buckets = this.byReplica[p.r]
     if (buckets === undefined) buckets = this.byReplica[p.r] = []
-    const bi = floorIndex(buckets, p.s, bucketKey)
+    const bi = floorBucket(buckets, p.s)
     if (bi < 0) {
       if (buckets.length > 0 && buckets[0].length < BUCKET_MAX) buckets[0].unshift(p)
       else buckets.unshift([p])
       return
     }
     const b = buckets[bi]
-    b.splice(floorIndex(b, p.s, pieceKey) + 1, 0, p)
+    b.splice(floorPiece(b, p.s) + 1, 0, p)
     if (b.length > BUCKET_MAX) buckets.splice(bi + 1, 0, b.splice(b.length >> 1))
   }
 
   /** Removes a piece (merged into its predecessor). */
   remove (p: Piece): void {
     const buckets = this.byReplica[p.r]!
-    const bi = floorIndex(buckets, p.s, bucketKey)
+    const bi = floorBucket(buckets, p.s)
     const b = buckets[bi]
-    b.splice(floorIndex(b, p.s, pieceKey), 1)
+    b.splice(floorPiece(b, p.s), 1)
     if (b.length === 0) buckets.splice(bi, 1)
   }
 
