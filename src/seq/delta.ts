@@ -17,6 +17,9 @@ const DELETE = 2
 
 interface Op { t: number, n: number, c: Content | null }
 
+/** Insert ops are split into chunks of about this many elements. */
+const CHUNK = 256
+
 const width = (op: Op): number => op.t === DELETE ? 0 : op.n
 
 const spliceContent = (c: Content, at: number, del: number, ins: Content | null): Content => {
@@ -45,8 +48,19 @@ export class DeltaRecorder {
       }
       const w = op.n
       if (op.t === INSERT && index <= pos + w) {
-        op.c = spliceContent(op.c!, index - pos, 0, content)
-        op.n = op.c.length
+        const c = spliceContent(op.c!, index - pos, 0, content)
+        if (c.length <= CHUNK * 2) {
+          op.c = c
+          op.n = c.length
+          return
+        }
+        // keep insert ops small, so a large remote update costs O(changes × ops), not O(changes × its size)
+        const parts: Op[] = []
+        for (let k = 0; k < c.length; k += CHUNK) {
+          const part = c.slice(k, k + CHUNK)
+          parts.push({ t: INSERT, n: part.length, c: part })
+        }
+        ops.splice(i, 1, ...parts)
         return
       }
       if (op.t === RETAIN && index < pos + w) {
