@@ -38,6 +38,8 @@ export class DeltaRecorder {
 
   /** `content` inserted at current visible index `index`. */
   insert (index: number, content: Content): void {
+    // a list piece may grow in place later: keep a copy
+    if (typeof content !== 'string') content = content.slice()
     const ops = this.ops
     let pos = 0
     for (let i = 0; i < ops.length; i++) {

@@ -69,3 +69,17 @@ describe('deltas', () => {
     expect(a.core.takeDelta()).toBeNull()
   })
 })
+
+describe('list deltas', () => {
+  it('typing on a list run inside one transaction records each value once', () => {
+    const a = new Replica('a', 'list')
+    a.insert(0, ['p'])
+    a.core.beginDelta()
+    a.insert(0, [1])
+    a.insert(1, [2])
+    a.insert(2, [{ x: 3 }])
+    expect(a.core.takeDelta()).toEqual([{ insert: [1, 2, { x: 3 }] }])
+    expect(a.core.toArray()).toEqual([1, 2, { x: 3 }, 'p'])
+    expect(a.core.runsSince(() => false)).toHaveLength(2)
+  })
+})
