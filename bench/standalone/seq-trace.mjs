@@ -12,7 +12,7 @@ import { gunzipSync } from 'node:zlib'
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..')
 const args = process.argv.slice(2)
 const opt = (name, dflt) => { const i = args.indexOf(name); return i >= 0 ? args[i + 1] : dflt }
-const trace = opt('--trace', [join(root, '../shared/data/automerge-paper.json.gz'), join(root, '../../shared/data/automerge-paper.json.gz')].find(existsSync))
+const trace = opt('--trace', [join(root, 'test/fixtures/traces/automerge-paper.json.gz'), join(root, '../shared/data/automerge-paper.json.gz'), join(root, '../../shared/data/automerge-paper.json.gz')].find(existsSync))
 const reps = Number(opt('--reps', 5))
 const { txns, endContent } = JSON.parse(gunzipSync(readFileSync(trace)).toString())
 const gc = globalThis.gc ?? (() => { throw new Error('run with node --expose-gc') })

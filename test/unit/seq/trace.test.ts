@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest'
 import { createDecoder, expectEnd } from '../../../src/codec/reader.js'
 import { createSequence, readIdRanges, readSeqRuns, writeIdRanges, writeSeqRuns } from '../../../src/seq/index.js'
 
-// ../shared/data from the repository root (main), or from a worktree under /work/wt; SEQ_TRACE overrides
-const FILE = [process.env.SEQ_TRACE, '../../../../shared/data/automerge-paper.json.gz', '../../../../../shared/data/automerge-paper.json.gz']
+// the repository's fixture; else ../shared/data beside the repository or the worktree; SEQ_TRACE overrides
+const FILE = [process.env.SEQ_TRACE, '../../fixtures/traces/automerge-paper.json.gz', '../../../../shared/data/automerge-paper.json.gz', '../../../../../shared/data/automerge-paper.json.gz']
   .filter((p): p is string => p !== undefined)
   .map(p => p.startsWith('/') ? p : new URL(p, import.meta.url).pathname)
   .find(p => existsSync(p))
