@@ -74,4 +74,16 @@ describe('sequence core', () => {
     a.insert(3, 'def', 1, 0)
     expect(a.runsSince((r, s) => r === 0 || s < 1)).toEqual([{ r: 1, s: 1, len: 2, left: { r: 1, s: 0 }, right: null, content: 'ef' }])
   })
+
+  it('remote typing received one element at a time joins the previous piece', () => {
+    const a = text()
+    const b = text()
+    for (let i = 0; i < 200; i++) {
+      b.integrate(a.insert(i, 'q', 3, i))
+    }
+    expect(b.toString()).toBe('q'.repeat(200))
+    expect(b.runsSince(() => false)).toHaveLength(1)
+    expect(() => b.integrate({ r: 4, s: 0, len: 2, left: null, right: null, content: 'abc' })).toThrow(InvalidArgumentError)
+    expect(b.has(4, 0)).toBe(false)
+  })
 })
