@@ -42,6 +42,13 @@ export interface SeqRun {
   content: string | JsonValue[] | null
 }
 
+/**
+ * For {@link SequenceCore.runsSince}: the last id `e` in `s … end` such
+ * that every id of `s … e` is held alike (all held, or none) — lets a scan
+ * step over a run of ids at once instead of asking `held` id by id.
+ */
+export type HeldSpan = (r: number, s: number, end: number) => number
+
 /** A Quill-shaped delta against the state before a transaction. */
 export type SeqDelta = Array<{ retain: number } | { insert: string | JsonValue[] } | { delete: number }>
 
@@ -94,9 +101,10 @@ export interface SequenceCore {
    * Runs holding ids for which `held(r, s)` is false (pass the other
    * side's causal context; `() => false` for full state), in an order in
    * which they can be integrated (origins first). Deleted elements come
-   * with `content: null`.
+   * with `content: null`. With `span`, a run costs O(spans of held /
+   * not held ids) rather than O(its length).
    */
-  runsSince (held: (r: number, s: number) => boolean): SeqRun[]
+  runsSince (held: (r: number, s: number) => boolean, span?: HeldSpan): SeqRun[]
   /** Every deleted id (merged ranges), sent with updates so deletes reach the other side. */
   deleteSet (): IdRanges
 

@@ -12,7 +12,7 @@ import { CoreState } from './core-state.js'
 import { DeltaRecorder } from './delta.js'
 import { integrateRun } from './integrate.js'
 import { normalizeList, pushRange } from './ranges.js'
-import type { CreateSequence, IdRanges, SeqDelta, SeqId, SeqKind, SeqPosition, SeqRun, SequenceCore, SequenceOptions } from './sequence-api.js'
+import type { HeldSpan, CreateSequence, IdRanges, SeqDelta, SeqId, SeqKind, SeqPosition, SeqRun, SequenceCore, SequenceOptions } from './sequence-api.js'
 import { applyDeleteRanges, deleteSetOf, runsSinceOf } from './sync.js'
 import { Piece } from './tree.js'
 
@@ -186,7 +186,7 @@ class Sequence implements SequenceCore {
 
   has (r: number, s: number): boolean { return this.st.ids.find(r, s) !== null }
 
-  runsSince (held: (r: number, s: number) => boolean): SeqRun[] { return runsSinceOf(this.st, held) }
+  runsSince (held: (r: number, s: number) => boolean, span?: HeldSpan): SeqRun[] { return runsSinceOf(this.st, held, span) }
 
   deleteSet (): IdRanges { return deleteSetOf(this.st) }
 

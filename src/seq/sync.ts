@@ -9,7 +9,7 @@ import { InvalidArgumentError } from '../errors.js'
 import { sliceContent, concatContent } from './content.js'
 import type { CoreState } from './core-state.js'
 import { normalizeList, pushRange, subtractRange } from './ranges.js'
-import type { IdRanges, SeqRun } from './sequence-api.js'
+import type { HeldSpan, IdRanges, SeqRun } from './sequence-api.js'
 import type { Piece } from './tree.js'
 
 /** Deletes the held ids of `[a, b]` of replica `r`; returns the parts not held. */
@@ -79,7 +79,7 @@ export const deleteSetOf = (st: CoreState): IdRanges => {
 }
 
 /** The runs holding ids `held` says the other side lacks, origins first. */
-export const runsSinceOf = (st: CoreState, held: (r: number, s: number) => boolean): SeqRun[] => {
+export const runsSinceOf = (st: CoreState, held: (r: number, s: number) => boolean, span?: HeldSpan): SeqRun[] => {
   const out: SeqRun[] = []
   const epoch = ++st.epoch
   const stack: Piece[] = []
@@ -104,19 +104,32 @@ export const runsSinceOf = (st: CoreState, held: (r: number, s: number) => boole
         }
         p.mark = epoch
         stack.pop()
-        emit(out, p, held)
+        emit(out, p, held, span)
       }
     }
   }
   return out
 }
 
-const emit = (out: SeqRun[], p: Piece, held: (r: number, s: number) => boolean): void => {
+/** The end (exclusive, piece offset) of the stretch from offset `k` held alike. */
+const stretch = (p: Piece, k: number, held: (r: number, s: number) => boolean, span: HeldSpan | undefined): number => {
+  const last = p.s + p.len - 1
+  if (span !== undefined) {
+    const e = span(p.r, p.s + k, last)
+    if (!Number.isSafeInteger(e) || e < p.s + k || e > last) throw new Error(`seq: span(${p.r}, ${p.s + k}, ${last}) returned ${e}`)
+    return e - p.s + 1
+  }
+  const h = held(p.r, p.s + k)
+  let e = k + 1
+  while (e < p.len && held(p.r, p.s + e) === h) e++
+  return e
+}
+
+const emit = (out: SeqRun[], p: Piece, held: (r: number, s: number) => boolean, span: HeldSpan | undefined): void => {
   let k = 0
   while (k < p.len) {
-    if (held(p.r, p.s + k)) { k++; continue }
-    let e = k + 1
-    while (e < p.len && !held(p.r, p.s + e)) e++
+    if (held(p.r, p.s + k)) { k = stretch(p, k, held, span); continue }
+    const e = stretch(p, k, held, span)
     const s = p.s + k
     const content = p.content === null ? null : sliceContent(p.content, k, e)
     const last = out.length > 0 ? out[out.length - 1] : null
