@@ -292,8 +292,11 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
     return res
   }
   const randomLive = (fallback: SimNode): SimNode => liveNodes()[prng.int(0, liveNodes().length - 1)] ?? fallback
-  /** A client away for longer than the session timeout (its session expires meanwhile, if nothing else of it runs). */
-  const idle = (): Promise<void> => sleep(sessionTimeoutMs + prng.int(20, 300))
+  /** A client away for longer than the session timeout (its session expires meanwhile, if nothing else of it runs); cut short once the run stops issuing. */
+  const idle = async (): Promise<void> => {
+    const until = clock.now() + sessionTimeoutMs + prng.int(20, 300)
+    while (clock.now() < until && w.issuing) await sleep(10)
+  }
   const sessionClients: SimKvClient[] = []
   const perform = (c: SimKvClient, cmd: KvCommand): Promise<void> => {
     const write = cmd.type !== 'get' && cmd.type !== 'range'
@@ -340,11 +343,8 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
       } else {
         await perform(c, randomCommand(n, ++op))
       }
-      if (prng.next() < 0.05) {
-        // away past the session timeout (cut short when the run stops issuing)
-        const until = clock.now() + sessionTimeoutMs + prng.int(20, 300)
-        while (clock.now() < until && w.issuing) await sleep(10)
-      } else await sleep(prng.int(0, 15))
+      if (prng.next() < 0.05) await idle()
+      else await sleep(prng.int(0, 15))
     }
   }
 
