@@ -13,9 +13,12 @@ import { decodeMessage, KvStatus, MessageType, SyncClient, type KvRequestMessage
 import type { Hub } from 'aegis-replication/hub'
 import { KvSocket, type RawKvAnswer } from '../../support/kv-socket.js'
 import { later, startHub } from './hub-harness.js'
+import { freePort, until } from '../../support/net.js'
 
 const TIMEOUT_MS = 400
-const FAST = { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30, sessionLimits: { timeoutMs: TIMEOUT_MS } }
+const TIMING = { electionTimeout: { min: 150, max: 300 }, heartbeatInterval: 30 }
+/** Sessions expire after 400 ms idle (for the expiry tests only: on a loaded machine other tests could idle that long). */
+const FAST = { ...TIMING, sessionLimits: { timeoutMs: TIMEOUT_MS } }
 const enc = (s: string): Uint8Array => new TextEncoder().encode(s)
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
@@ -38,21 +41,26 @@ const read = async (s: KvSocket, key: string): Promise<string | null> => {
 const hubWithExpiry = async (): Promise<{ hub: Hub, s: KvSocket }> => {
   const hub = await startHub({ id: 'solo', raft: FAST })
   const s = await open(hub)
-  const end = Date.now() + 15_000
+  await expiryInForce(s)
+  return { hub, s }
+}
+
+const expiryInForce = async (s: KvSocket): Promise<void> => {
+  const end = Date.now() + 20_000
   for (let probe = 0; Date.now() < end; probe++) {
     const a = await s.send({ session: `probe-${probe}`, seq: 1, ackedSeq: 0, cmd: { type: 'put', key: 'probe', value: enc('x') } })
     if (a.status !== KvStatus.Ok) { await sleep(50); continue }
     await sleep(TIMEOUT_MS + 200)
     await other(s, { type: 'put', key: 'probe', value: enc('y') })
     const b = await s.send({ session: `probe-${probe}`, seq: 2, ackedSeq: 1, cmd: { type: 'put', key: 'probe', value: enc('z') } })
-    if (b.status === KvStatus.SessionExpired) return { hub, s }
+    if (b.status === KvStatus.SessionExpired) return
   }
   throw new Error('no probe session was ever refused as expired: the hub does not carry ackedSeq into the log')
 }
 
 describe('hub Raft KV sessions (ackedSeq end to end)', () => {
   it('a pipelined request 2 that overtakes request 1: both apply once; retries get the stored answers until acknowledged', async () => {
-    const hub = await startHub({ id: 'solo', raft: FAST })
+    const hub = await startHub({ id: 'solo', raft: TIMING })
     const s = await open(hub)
     const cas = (key: string, v: string) => ({ type: 'cas', key, expected: null, next: enc(v) }) as const
     // request 2 reaches the group first
@@ -73,7 +81,7 @@ describe('hub Raft KV sessions (ackedSeq end to end)', () => {
   })
 
   it('a retry of an answered request after later ones were acknowledged: stored answer while unacknowledged, SessionExpired after, never a second apply', async () => {
-    const hub = await startHub({ id: 'solo', raft: FAST })
+    const hub = await startHub({ id: 'solo', raft: TIMING })
     const s = await open(hub)
     const cas = (key: string) => ({ type: 'cas', key, expected: null, next: enc(key) }) as const
     ok(await s.send({ session: 'r', seq: 1, ackedSeq: 0, cmd: { type: 'put', key: 'b1', value: enc('1') } }))
@@ -115,5 +123,25 @@ describe('hub Raft KV sessions (ackedSeq end to end)', () => {
     expect(sent.map(m => [m.session, m.seq, m.ackedSeq])).toEqual([['app', 1, 0], ['app', 2, 1], ['app.1', 1, 0]])
     expect(await read(s, 'app')).toBe('second')
     client.destroy()
+  })
+
+  it('through a follower: the forward to the leader carries ackedSeq, so an expired session is refused there too', async () => {
+    const ports = await Promise.all([0, 1, 2].map(async () => await freePort()))
+    const ids = ['n1', 'n2', 'n3']
+    const urls = Object.fromEntries(ids.map((id, i) => [id, `ws://127.0.0.1:${ports[i]}`]))
+    const group = await Promise.all(ids.map(async (id, i) => await startHub({
+      port: ports[i], id, peers: Object.fromEntries(ids.filter(p => p !== id).map(p => [p, urls[p]])), raft: FAST, clusterSecret: 'raft-kv-sessions-secret-0123456789'
+    })))
+    await until(() => group.filter(h => h.metrics().raft?.role === 'leader').length === 1, 'a leader', 20_000)
+    const follower = group.find(h => h.metrics().raft?.role !== 'leader')!
+    const s = await open(follower)
+    await expiryInForce(s)
+    ok(await s.send({ session: 'via', seq: 1, ackedSeq: 0, cmd: { type: 'put', key: 'f1', value: enc('1') } }))
+    ok(await s.send({ session: 'via', seq: 2, ackedSeq: 1, cmd: { type: 'cas', key: 'f2', expected: null, next: enc('2') } }))
+    await sleep(TIMEOUT_MS + 200)
+    await other(s, { type: 'delete', key: 'f2' })
+    const retry = await s.send({ session: 'via', seq: 2, ackedSeq: 1, cmd: { type: 'cas', key: 'f2', expected: null, next: enc('2') } })
+    expect(retry.status).toBe(KvStatus.SessionExpired)
+    expect(await read(s, 'f2')).toBe(null)
   })
 })
