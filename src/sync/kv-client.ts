@@ -18,38 +18,9 @@ import { AbortError, TimeoutError } from '../errors.js'
 import { KvStatus, MessageType, type KvRequestMessage, type KvResponseMessage } from './messages.js'
 import { expiredDelay, resolveToken, tokenRetry, type TokenRetry, type TokenSource } from './room-token.js'
 import { isKvRead, KvSession, sessionIdFor } from './kv-session.js'
+import { KvOutcomeUnknownError, KvRequestError } from './kv-errors.js'
 
-/** The hub refused a KV request for good (denied, malformed, no Raft group); `message` says why. */
-export class KvRequestError extends Error {
-  static override name = 'KvRequestError'
-  /**
-   * The hub's answer: `KvStatus.Failed` (denied, malformed, no Raft group),
-   * `KvStatus.TooLarge` (over the group's `maxEntryBytes`) or
-   * `KvStatus.SessionExpired` (start a new session); undefined when the
-   * client itself gave up (an expired string token).
-   */
-  readonly status: KvStatus | undefined
-  constructor (message: string, status?: KvStatus) {
-    super(message)
-    this.name = 'KvRequestError'
-    this.status = status
-  }
-}
-
-/**
- * A write's session expired on the group after the write may have been
- * applied (an earlier attempt of it went unanswered): whether it was
- * applied is unknown, and it is not sent again (under a new session it
- * could apply twice). Read the key to find out. `status` is
- * `KvStatus.SessionExpired`; later requests use a new session.
- */
-export class KvOutcomeUnknownError extends KvRequestError {
-  static override name = 'KvOutcomeUnknownError'
-  constructor (message: string) {
-    super(message, KvStatus.SessionExpired)
-    this.name = 'KvOutcomeUnknownError'
-  }
-}
+export { KvOutcomeUnknownError, KvRequestError } from './kv-errors.js'
 
 interface Pending {
   message: KvRequestMessage
