@@ -326,9 +326,10 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
       summary.echoes++
       const tag = c.tag(op)
       const at = randomLive(to)
+      // (a failure is kept in `violation` and thrown again by `run`)
       attempt(at, true, encodeKvCommand(cmd), tag).then((again) => {
         if (!sameBytes(again, result)) fail(`exactly-once: a duplicate of ${tag.clientId}#${tag.seq} (ackedSeq ${tag.ackedSeq}) got a different answer from ${at.id}`)
-      }, () => {})
+      }, () => {}).catch(() => {})
     }
   })
   const runClient = async (n: number): Promise<void> => {
