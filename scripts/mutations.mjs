@@ -49,6 +49,11 @@ export const MUTATIONS = [
     name: 'two membership changes at once',
     what: 'the one-pending-change guard of proposeConfChange is removed',
     edits: [{ file: 'src/raft/core-membership.ts', search: "if (this.pendingConfIndex > this.log.committed || this.log.termAt(this.log.committed) !== this.term) {\n      throw new ConfChangeError('another membership change", replace: "if (false) {\n      throw new ConfChangeError('another membership change" }]
+  },
+  {
+    name: 'expired session taken as new',
+    what: "the session table treats a request of an unknown session as a new session even when the client acknowledged answers before (ackedSeq > 0): a late retry after expiry applies again",
+    edits: [{ file: 'src/raft/session.ts', search: 'if (tag.ackedSeq !== undefined && tag.ackedSeq > 0) {', replace: 'if (false) {' }]
   }
 ]
 

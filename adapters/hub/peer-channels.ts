@@ -21,8 +21,12 @@ export const Channel = { Raft: 0, Forward: 1, Answer: 2 } as const
 /** What a forwarded request is. */
 export const Kind = { Read: 0, Write: 1, Admin: 2 } as const
 
-/** A forwarded request. */
-export interface Forward { id: number, kind: number, access: Access, session: string, seq: number, command: Uint8Array }
+/**
+ * A forwarded request. `ackedSeq` (the client's acknowledged point) is a
+ * trailing optional field: a leader that predates it stops reading after
+ * `command` and ignores it; a forward from such a follower has none.
+ */
+export interface Forward { id: number, kind: number, access: Access, session: string, seq: number, command: Uint8Array, ackedSeq?: number }
 
 /** The payload of a {@link Channel.Forward} message (the channel byte is added by the transport). */
 export const encodeForward = (f: Forward): Uint8Array => {
@@ -33,6 +37,7 @@ export const encodeForward = (f: Forward): Uint8Array => {
   encoding.writeVarString(e, f.session)
   encoding.writeVarUint(e, f.seq)
   encoding.writeVarUint8Array(e, f.command)
+  if (f.ackedSeq !== undefined) encoding.writeVarUint(e, f.ackedSeq)
   return encoding.toUint8Array(e)
 }
 
@@ -45,7 +50,8 @@ export const decodeForward = (frame: Uint8Array): Forward => {
   const access = decoding.readUint8(d) === 1 ? Access.Write : Access.Read
   const session = decoding.readVarString(d)
   const seq = decoding.readVarUint(d)
-  return { id, kind, access, session, seq, command: decoding.readVarUint8Array(d).slice() }
+  const command = decoding.readVarUint8Array(d).slice()
+  return { id, kind, access, session, seq, command, ...(decoding.hasContent(d) ? { ackedSeq: decoding.readVarUint(d) } : {}) }
 }
 
 /** The payload of a {@link Channel.Answer} message. */

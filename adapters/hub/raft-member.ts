@@ -16,7 +16,7 @@
 import { join } from 'node:path'
 import { DecodeError, InvalidArgumentError, NotLeaderError, silentLogger, type Logger } from 'aegis-replication'
 import type { PeerId } from 'aegis-replication/transport'
-import { decodeKvCommand, encodeKvCommand, KvStateMachine, RaftNode, type RaftConfig } from 'aegis-replication/raft'
+import { decodeKvCommand, encodeKvCommand, KvStateMachine, RaftNode, type RaftConfig, type SessionTag } from 'aegis-replication/raft'
 import { Access, KvStatus, kvAnswerForError, type KvAnswer, type KvRequest } from 'aegis-replication/sync'
 import { FileRaftStorage } from 'aegis-replication/fs'
 import { HubPeerTransport } from './peer-transport.js'
@@ -199,7 +199,7 @@ export class HubRaftMember {
     // through an election the answer would be Retry: keep trying here, where a new leader shows first
     const deadline = Date.now() + (this.options.retryWindowMs ?? 3000)
     for (;;) {
-      const a = await this.run(read, req.access, command, req.session, req.seq, true)
+      const a = await this.run(read, req.access, command, { clientId: req.session, seq: req.seq, ackedSeq: req.ackedSeq }, true)
       if (a.status !== KvStatus.Retry || this.closed || Date.now() >= deadline) return range === undefined ? a : hideClusterKeys(a, range.limit)
       await new Promise(resolve => setTimeout(resolve, 20))
     }
@@ -226,7 +226,7 @@ export class HubRaftMember {
       if (this.node.isLeader()) return await this.membership.change(req)
       const leader = this.node.leaderId
       if (!mayForward || leader === undefined || leader === this.options.id) return { ok: false, error: 'no Raft leader known yet: retry', retry: true }
-      const a = await this.forward(leader, Kind.Admin, text.encode(JSON.stringify(req)), '', 0, 60_000)
+      const a = await this.forward(leader, Kind.Admin, text.encode(JSON.stringify(req)), { clientId: '', seq: 0 }, 60_000)
       if (a.status !== KvStatus.Ok) return { ok: false, error: a.reason ?? 'the leader did not answer', retry: true }
       return JSON.parse(untext.decode(a.result)) as AdminAnswer
     } catch (err) {
@@ -259,20 +259,20 @@ export class HubRaftMember {
     }
   }
 
-  private async run (read: boolean, access: Access, command: Uint8Array, session: string, seq: number, mayForward: boolean): Promise<KvAnswer> {
+  private async run (read: boolean, access: Access, command: Uint8Array, session: SessionTag, mayForward: boolean): Promise<KvAnswer> {
     if (this.closed) return { status: KvStatus.Retry, reason: 'the hub is shutting down' }
     // checked on the leader too: a forwarded request carries what auth decided for the client
     if (!read && access !== Access.Write) return { status: KvStatus.Failed, reason: 'this token may only read the KV' }
     try {
       const result = read
         ? await this.node.read(command)
-        : await this.node.propose(command, { session: { clientId: session, seq } })
+        : await this.node.propose(command, { session: session.ackedSeq === undefined ? { clientId: session.clientId, seq: session.seq } : session })
       return { status: KvStatus.Ok, result }
     } catch (err) {
       if (err instanceof NotLeaderError) {
         const leader = err.leaderHint ?? this.node.leaderId
         if (mayForward && leader !== undefined && leader !== this.options.id) {
-          return await this.forward(leader, read ? Kind.Read : Kind.Write, command, session, seq, this.options.forwardTimeoutMs ?? 5000, access)
+          return await this.forward(leader, read ? Kind.Read : Kind.Write, command, session, this.options.forwardTimeoutMs ?? 5000, access)
         }
         return { status: KvStatus.Retry, reason: 'no Raft leader yet: retry' }
       }
@@ -282,7 +282,7 @@ export class HubRaftMember {
     }
   }
 
-  private async forward (leader: string, kind: number, command: Uint8Array, session: string, seq: number, timeoutMs: number, access: Access = Access.Read): Promise<KvAnswer> {
+  private async forward (leader: string, kind: number, command: Uint8Array, session: SessionTag, timeoutMs: number, access: Access = Access.Read): Promise<KvAnswer> {
     if (!this.transport.peers().includes(leader as PeerId)) return { status: KvStatus.Retry, reason: `the leader (${leader}) is not reachable from this hub` }
     const id = this.nextForward++
     return await new Promise<KvAnswer>((resolve) => {
@@ -291,7 +291,7 @@ export class HubRaftMember {
         resolve({ status: KvStatus.Retry, reason: `the leader (${leader}) did not answer in time` })
       }, timeoutMs)
       this.forwarded.set(id, { to: leader, resolve, timer })
-      this.transport.sendTagged(leader as PeerId, Channel.Forward, encodeForward({ id, kind, access, session, seq, command }))
+      this.transport.sendTagged(leader as PeerId, Channel.Forward, encodeForward({ id, kind, access, session: session.clientId, seq: session.seq, command, ...(session.ackedSeq === undefined ? {} : { ackedSeq: session.ackedSeq }) }))
     })
   }
 
@@ -305,7 +305,7 @@ export class HubRaftMember {
             this.answer(from, f.id, { status: KvStatus.Ok, result: text.encode(JSON.stringify(a)) })
           })
         } else {
-          void this.run(f.kind === Kind.Read, f.access, f.command, f.session, f.seq, false).then((a) => { this.answer(from, f.id, a) })
+          void this.run(f.kind === Kind.Read, f.access, f.command, { clientId: f.session, seq: f.seq, ackedSeq: f.ackedSeq }, false).then((a) => { this.answer(from, f.id, a) })
         }
       } else if (frame[0] === Channel.Answer) {
         const { id, answer } = decodeAnswer(frame)

@@ -84,7 +84,7 @@ export class SyncClient {
     this.logger = options.logger ?? silentLogger
     this.retry = tokenRetry(options)
     this.kvRequests = new KvRequests({
-      send: (m) => this.sendMessage(m),
+      send: (m) => { this.sendMessage(m); return this.isConnected },
       now: this.now,
       retry: this.retry,
       session: options.kvSession ?? randomSessionId(),

@@ -84,8 +84,7 @@ export const handleKvRequest = async (ctx: KvEndpointContext, m: KvRequestMessag
   }
   let a: KvAnswer
   try {
-    const ackedSeq = (m as { ackedSeq?: number }).ackedSeq
-    a = await ctx.handler({ command: m.command, session: m.session, seq: m.seq, access, ...(ackedSeq === undefined ? {} : { ackedSeq }) })
+    a = await ctx.handler({ command: m.command, session: m.session, seq: m.seq, access, ...(m.ackedSeq === undefined ? {} : { ackedSeq: m.ackedSeq }) })
   } catch (err) {
     a = kvAnswerForError(err)
     if (a.status === KvStatus.Retry) ctx.logger.warn('kv request failed', { error: String(err) })

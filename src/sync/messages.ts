@@ -17,7 +17,7 @@
  * held        room, state vector        client: this much is durable in my local storage
  * signal      room, from peer, to peer ('' = every peer), payload   relayed by the hub
  * signal-join room, token               client: join for signaling only (no doc sync); answered by joined
- * kv-request  '', id, token, session, seq, command   client → hub: a Raft KV operation
+ * kv-request  options, id, token, session, seq, command   client → hub: a Raft KV operation
  * kv-response '', id, status, result, reason         hub → client
  * ```
  *
@@ -27,10 +27,18 @@
  * with in a room, refuses another id from it, and relays to the named peer
  * (or to every signaling peer of the room).
  *
+ * A `kv-request` has no room; its room field carries the request's
+ * options instead: `''` (none: what clients before `ackedSeq` send) or
+ * `acked:<n>`, the client's acknowledged point (decimal, no leading
+ * zeros). A hub that predates it reads the field as a room name and
+ * ignores it (it never looked at a kv-request's room), so a new client
+ * talks to an old hub unchanged; a new hub reads `''` from an old client
+ * as "no `ackedSeq`". No version bump, no handshake.
+ *
  * @module
  */
 import * as encoding from 'lib0/encoding'
-import { DecodeError, VersionError } from '../errors.js'
+import { DecodeError, InvalidArgumentError, VersionError } from '../errors.js'
 import { type Decoder, decodeWith, readBytes, readString, readUint8, readVarUint } from '../codec/reader.js'
 import { writeString } from '../codec/writer.js'
 
@@ -143,11 +151,34 @@ export interface SignalMessage { type: typeof MessageType.Signal, room: string, 
 /** Join a room for signaling only: auth runs as for `join`, the doc is not synced. */
 export interface SignalJoinMessage { type: typeof MessageType.SignalJoin, room: string, token: string }
 /**
- * A request to the hubs' Raft KV (room: ''). `command` is a KV command
- * (`encodeKvCommand` of `aegis-replication/raft`); `session` and `seq` make
- * a retried write apply once; `id` pairs the response.
+ * A request to the hubs' Raft KV (room: '', ignored). `command` is a KV
+ * command (`encodeKvCommand` of `aegis-replication/raft`); `session` and
+ * `seq` make a retried write apply once; `id` pairs the response.
+ * `ackedSeq` (optional): the client has the answers of every request of
+ * the session up to this seq (0: of none yet); it travels in the frame's
+ * room field (see the module documentation).
  */
-export interface KvRequestMessage { type: typeof MessageType.KvRequest, room: string, id: number, token: string, session: string, seq: number, command: Uint8Array }
+export interface KvRequestMessage { type: typeof MessageType.KvRequest, room: string, id: number, token: string, session: string, seq: number, command: Uint8Array, ackedSeq?: number }
+
+/** The room field of a kv-request that carries `ackedSeq` starts with this. */
+const KV_ACKED_PREFIX = 'acked:'
+const KV_ACKED_FIELD = /^acked:(0|[1-9][0-9]{0,15})$/
+
+/** The room field of a kv-request: its options. */
+const kvOptionsField = (m: KvRequestMessage): string => {
+  if (m.ackedSeq === undefined) return ''
+  if (!Number.isSafeInteger(m.ackedSeq) || m.ackedSeq < 0) throw new InvalidArgumentError(`kv-request ackedSeq must be a non-negative safe integer, got ${m.ackedSeq}`)
+  return `${KV_ACKED_PREFIX}${m.ackedSeq}`
+}
+
+/** Reads a kv-request's options from its room field. @throws {DecodeError} */
+const readKvOptions = (field: string): { ackedSeq?: number } => {
+  if (field === '') return {}
+  const match = KV_ACKED_FIELD.exec(field)
+  const n = match === null ? NaN : Number(match[1])
+  if (!Number.isSafeInteger(n)) throw new DecodeError(`unknown kv-request options ${JSON.stringify(field.slice(0, 40))}`)
+  return { ackedSeq: n }
+}
 /** The answer to a {@link KvRequestMessage}: the encoded KV result, or an error with a reason. */
 export interface KvResponseMessage { type: typeof MessageType.KvResponse, room: string, id: number, status: KvStatus, result: Uint8Array, reason: string }
 export interface ChunkMessage { type: typeof MessageType.Chunk, id: number, index: number, count: number, bytes: Uint8Array }
@@ -179,7 +210,7 @@ export const encodeMessage = (m: SyncMessage): Uint8Array => {
     encoding.writeVarUint8Array(e, m.bytes)
     return encoding.toUint8Array(e)
   }
-  writeRoomHeader(e, m.type, m.room)
+  writeRoomHeader(e, m.type, m.type === MessageType.KvRequest ? kvOptionsField(m) : m.room)
   switch (m.type) {
     case MessageType.Join:
       writeString(e, m.token)
@@ -324,7 +355,8 @@ export const decodeMessage = (frame: Uint8Array): SyncMessage => decodeWith('syn
       const token = readLimitedString(d, 'token', MAX_TOKEN_BYTES)
       const session = readLimitedString(d, 'kv session', MAX_KV_SESSION_BYTES)
       const seq = readSeq(d, 'kv seq')
-      return { type, room, id, token, session, seq, command: readBytes(d, 'kv command') }
+      const command = readBytes(d, 'kv command')
+      return { type, room: '', id, token, session, seq, command, ...readKvOptions(room) }
     }
     case MessageType.KvResponse: {
       const id = readSeq(d, 'kv response id')

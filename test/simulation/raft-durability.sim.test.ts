@@ -22,11 +22,21 @@
  *   removed nodes kept running for a while.
  * Frames a node sent before its power loss are still delivered.
  *
- * Clients issue KV operations with sessions; a write is sometimes sent twice
- * at once (a duplicate retry with the same session and seq) and retried on
- * any error or lost response. With `RAFT_DURABILITY_PIPELINE=1` a client
- * keeps two requests of its session in flight (needs sessions that remember
- * every outstanding seq).
+ * Clients issue KV operations with sessions, as the library's KV client
+ * does (test/support/sim-kv-session.ts): each write carries the session's
+ * acknowledged point (`ackedSeq`); a client often keeps two writes of its
+ * session in flight (pipelining; `RAFT_DURABILITY_PIPELINE=0` turns it off);
+ * a write is sometimes sent twice at once (a duplicate retry with the same
+ * session and seq) and retried on any error or lost response; an answered
+ * write is sometimes sent again (a stray duplicate: it must get the stored
+ * answer, or `SessionExpired` once acknowledged). The group's session
+ * timeout is short (0.5–1.2 s, replicated through the log); clients go idle
+ * past it now and then (between writes, or between two attempts of one):
+ * their next request is refused as expired and sent as a new request of a
+ * fresh session, or, when an earlier attempt may have been applied, given up
+ * with an unknown outcome (left pending in the history). Every application
+ * of a session-tagged command is recorded with its log index: one request
+ * applied at two indices fails the run (exactly-once).
  *
  * Checked after every storage call of a node and every 5 ms of virtual
  * time: a node grants at most one vote per term (checked at each vote sent);
@@ -46,16 +56,18 @@ import { InMemoryNetwork, type Transport } from 'aegis-replication/transport'
 import { Prng, runSeeds } from 'aegis-replication/testing'
 import { FileRaftStorage } from 'aegis-replication/fs'
 import {
-  EntryType, KvStateMachine, RaftNode, decodeRaftMessage,
-  type Entry, type HardState, type KvCommand, type RaftStorage, type Snapshot
+  EntryType, KvStateMachine, RaftNode, decodeRaftMessage, encodeKvCommand,
+  type Entry, type HardState, type KvCommand, type RaftStorage, type SessionTag, type Snapshot
 } from 'aegis-replication/raft'
 import { KvWorkload, SafetyChecker, finishAndCheck, networkFaults } from '../support/raft-sim-checks.js'
+import { ExactlyOnce, SimKvClient, type SimWrite } from '../support/sim-kv-session.js'
 import { SimDisk } from '../support/sim-disk.js'
 
 const POOL = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9']
 const KEYS = ['a', 'b', 'c']
 const env = process.env
 const never = new Promise<never>(() => {})
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean => a.length === b.length && a.every((x, i) => x === b[i])
 
 /**
  * Where the next power loss of a node hits: after any storage call, after an
@@ -99,10 +111,16 @@ class HookedStorage implements RaftStorage {
   saveSnapshot (s: Snapshot): Promise<void> { return this.wrap('saveSnapshot', this.inner.saveSnapshot(s)) }
 }
 
-interface Summary { ops: number, completed: number, crashes: number, aimed: number, confChanges: number, leaders: number, lostPending: number, torn: number }
+interface Summary { ops: number, completed: number, crashes: number, aimed: number, confChanges: number, leaders: number, lostPending: number, torn: number, expired: number, unknown: number, echoes: number, applies: number }
+
+/** A KV state machine that reports each application before it runs (for the exactly-once check). */
+class CheckedKv extends KvStateMachine {
+  constructor (private readonly onApply: () => void) { super() }
+  override apply (cmd: Uint8Array): Uint8Array { this.onApply(); return super.apply(cmd) }
+}
 
 const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summary> => {
-  const summary: Summary = { ops: 0, completed: 0, crashes: 0, aimed: 0, confChanges: 0, leaders: 0, lostPending: 0, torn: 0 }
+  const summary: Summary = { ops: 0, completed: 0, crashes: 0, aimed: 0, confChanges: 0, leaders: 0, lostPending: 0, torn: 0, expired: 0, unknown: 0, echoes: 0, applies: 0 }
   const log: string[] = []
   const net = new InMemoryNetwork({ seed, latency: { min: 1, max: prng.int(3, 15) }, traceLimit: 60, settle: async () => { await new Promise((resolve) => setImmediate(resolve)) } })
   const clock = net.clock
@@ -120,6 +138,8 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   const maxSyncMs = prng.next() < 0.5 ? 2 : 8
   // a narrow election timeout in some runs: split votes, so a restarted voter is asked again in its term
   const electionTimeout = prng.next() < 0.5 ? { min: 100, max: 120 } : { min: 100, max: 200 }
+  // sessions idle this long expire (replicated: the leader proposes the limits once it leads)
+  const sessionTimeoutMs = prng.int(500, 1200)
   /** The first violation; checks may run inside the node (a storage call, a send), which would swallow the throw, so `run` throws it again. */
   let violation: Error | undefined
   const fail = (msg: string): never => {
@@ -131,6 +151,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   const votes = new Map<string, string>()
   const safety = new SafetyChecker(fail, (id, term) => { summary.leaders++; note(`${id} leads term ${term}`) })
   const checkNode = (s: SimNode): void => { safety.checkNode(s) }
+  const exactlyOnce = new ExactlyOnce(fail)
   const check = (): void => { safety.check(nodes.values()) }
 
   // ---------------------------------------------------------------- nodes, power
@@ -196,7 +217,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
         }
         return false
       })
-      s.sm = new KvStateMachine()
+      s.sm = new CheckedKv(() => { exactlyOnce.applying(s.node, s.id) })
       const node = s.node = new RaftNode({
         nodeId: s.id,
         peers: initial.filter((p) => p !== s.id),
@@ -211,7 +232,8 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
         snapshotThreshold: prng.int(8, 40),
         maxMessageBytes,
         snapshotChunkBytes: 64,
-        maxInflightMessages: 4
+        maxInflightMessages: 4,
+        sessionLimits: { timeoutMs: sessionTimeoutMs }
       }, hooked, t, s.sm, { clock: c, random: new Prng(seed * 1000 + inc * 17 + s.id.charCodeAt(1)) })
       await node.start()
     })().catch((err: Error) => { if (life.up) fail(`${s.id} failed to start: ${err.message}`) })
@@ -250,7 +272,7 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   const w = new KvWorkload({ nodes, prng, now: () => clock.now(), sleep })
   const liveNodes = (): SimNode[] => w.liveNodes()
   const leader = (): SimNode | undefined => w.leader()
-  const pipeline = env.RAFT_DURABILITY_PIPELINE === '1'
+  const pipeline = env.RAFT_DURABILITY_PIPELINE !== '0'
 
   const randomCommand = (client: number, seq: number): KvCommand => {
     const key = KEYS[prng.int(0, KEYS.length - 1)]
@@ -263,32 +285,67 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   }
 
   /** One attempt on `to`; the answer is lost if the node lost power before it came. */
-  const attempt = async (to: SimNode, write: boolean, bytes: Uint8Array, client: string, seq: number): Promise<Uint8Array> => {
+  const attempt = async (to: SimNode, write: boolean, bytes: Uint8Array, session?: SessionTag): Promise<Uint8Array> => {
     const life = to.life
-    const res = write ? await to.node!.propose(bytes, { session: { clientId: client, seq } }) : await to.node!.read(bytes)
+    const res = write ? await to.node!.propose(bytes, { session }) : await to.node!.read(bytes)
     if (!life.up) throw Object.assign(new Error('no answer: the node lost power'), { name: 'LostAnswer' })
     return res
   }
-  const perform = (client: string, cmd: KvCommand, seq: number): Promise<void> => w.perform(client, cmd, {
-    send: (to, write, bytes) => {
-      if (!write || prng.next() >= 0.15) return attempt(to, write, bytes, client, seq)
-      // a duplicate retry: the same session and seq, twice at once, maybe to two nodes
-      const other = liveNodes()[prng.int(0, liveNodes().length - 1)] ?? to
-      return Promise.any([attempt(to, write, bytes, client, seq), attempt(other, write, bytes, client, seq)])
+  const randomLive = (fallback: SimNode): SimNode => liveNodes()[prng.int(0, liveNodes().length - 1)] ?? fallback
+  /** A client away for longer than the session timeout (its session expires meanwhile, if nothing else of it runs); cut short once the run stops issuing. */
+  const idle = async (): Promise<void> => {
+    const until = clock.now() + sessionTimeoutMs + prng.int(20, 300)
+    while (clock.now() < until && w.issuing) await sleep(10)
+  }
+  const sessionClients: SimKvClient[] = []
+  const perform = (c: SimKvClient, cmd: KvCommand): Promise<void> => {
+    const write = cmd.type !== 'get' && cmd.type !== 'range'
+    return write ? wWrite(c, cmd, c.begin(clock.now())) : wRead(c, cmd)
+  }
+  const wRead = (c: SimKvClient, cmd: KvCommand): Promise<void> => w.perform(c.name, cmd, { send: (to, _write, bytes) => attempt(to, false, bytes) })
+  const wWrite = (c: SimKvClient, cmd: KvCommand, op: SimWrite): Promise<void> => w.perform(c.name, cmd, {
+    send: async (to, _write, bytes) => {
+      c.beforeAttempt(op, clock.now())
+      const tag = c.tag(op)
+      try {
+        if (prng.next() >= 0.15) return await attempt(to, true, bytes, tag)
+        // a duplicate retry: the same session and seq, twice at once, maybe to two nodes
+        return await Promise.any([attempt(to, true, bytes, tag), attempt(randomLive(to), true, bytes, tag)])
+      } catch (err) {
+        const errors = (err instanceof AggregateError ? err.errors : [err]) as Error[]
+        c.failed(op, errors, clock.now())
+        // now and then the client is away for a while before it retries (its session may expire meanwhile)
+        if (prng.next() < 0.06) { await idle(); op.late = true }
+        throw err
+      }
+    },
+    answered: (to, result) => {
+      c.done(op)
+      if (prng.next() >= 0.1) return
+      // a stray duplicate of the answered request (same session and seq): the stored answer, or refused once acknowledged
+      summary.echoes++
+      const tag = c.tag(op)
+      const at = randomLive(to)
+      // (a failure is kept in `violation` and thrown again by `run`)
+      attempt(at, true, encodeKvCommand(cmd), tag).then((again) => {
+        if (!sameBytes(again, result)) fail(`exactly-once: a duplicate of ${tag.clientId}#${tag.seq} (ackedSeq ${tag.ackedSeq}) got a different answer from ${at.id}`)
+      }, () => {}).catch(() => {})
     }
   })
   const runClient = async (n: number): Promise<void> => {
-    const id = `client${n}`
-    let seq = 0
+    const c = new SimKvClient(`client${n}`, sessionTimeoutMs - 50)
+    sessionClients.push(c)
+    let op = 0
     while (w.issuing && !w.finished) {
       if (pipeline && prng.next() < 0.5) {
-        const a = ++seq
-        const b = ++seq
-        await Promise.all([perform(id, randomCommand(n, a), a), perform(id, randomCommand(n, b), b)])
+        const a = ++op
+        const b = ++op
+        await Promise.all([perform(c, randomCommand(n, a)), perform(c, randomCommand(n, b))])
       } else {
-        await perform(id, randomCommand(n, seq + 1), ++seq)
+        await perform(c, randomCommand(n, ++op))
       }
-      await sleep(prng.int(0, 15))
+      if (prng.next() < 0.05) await idle()
+      else await sleep(prng.int(0, 15))
     }
   }
 
@@ -443,18 +500,22 @@ const simulate = async (seed: number, prng: Prng, voters: 3 | 5): Promise<Summar
   for (const s of nodes.values()) { s.trap = undefined; s.downMs = [0, 60]; s.held = false; if (!s.removed && !s.life.up) boot(s) }
   note('healed; all nodes restarted')
   // every acknowledged write is in the history the final reads see: linearizability of the whole history
+  const finalReader = new SimKvClient('final', sessionTimeoutMs)
   await finishAndCheck({
     workload: w,
     now: () => clock.now(),
     run,
     fail,
     clients,
-    finalRead: (key) => perform('final', { type: 'get', key }, 0),
+    finalRead: (key) => perform(finalReader, { type: 'get', key }),
     keys: KEYS,
     notLinearizable: 'history is not linearizable (an acknowledged write lost, or a stale read)'
   })
   summary.ops = w.ops
   summary.completed = w.completed
+  summary.expired = sessionClients.reduce((a, c) => a + c.expiredSessions, 0)
+  summary.unknown = w.unknown
+  summary.applies = exactlyOnce.applies
   for (const s of nodes.values()) await s.node?.stop()
   return summary
 }
@@ -463,7 +524,8 @@ const seedsFor = (fallback: number): number => Number(env.RAFT_DURABILITY_SEEDS 
 const totals = (label: string, all: Summary[], ms: number): void => {
   const sum = (k: keyof Summary): number => all.reduce((a, s) => a + s[k], 0)
   console.log(`${label}: ${all.length} seeds in ${ms.toFixed(0)} ms; ops ${sum('ops')} (completed ${sum('completed')}), power losses ${sum('crashes')} (aimed ${sum('aimed')}), ` +
-    `pending changes lost ${sum('lostPending')}, torn writes ${sum('torn')}, conf changes ${sum('confChanges')}, leaders ${sum('leaders')}`)
+    `pending changes lost ${sum('lostPending')}, torn writes ${sum('torn')}, conf changes ${sum('confChanges')}, leaders ${sum('leaders')}; ` +
+    `sessions expired ${sum('expired')}, writes with unknown outcome ${sum('unknown')}, stray duplicates ${sum('echoes')}, tagged applies checked ${sum('applies')}`)
 }
 
 describe('raft durability simulation (FileRaftStorage on a disk that loses unsynced writes)', () => {

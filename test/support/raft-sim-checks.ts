@@ -97,8 +97,14 @@ export interface KvWorkloadOptions<N extends CheckedNode> {
 
 /** One operation's way of being sent. */
 export interface PerformOptions<N extends CheckedNode> {
-  /** Sends the encoded command to `to` once (a proposal for a write, a read otherwise). */
+  /**
+   * Sends the encoded command to `to` once (a proposal for a write, a read
+   * otherwise). An error with `outcome: 'unknown'` ends the operation
+   * (left pending in the history); any other is retried.
+   */
   send: (to: N, write: boolean, bytes: Uint8Array) => Promise<Uint8Array>
+  /** Called with the answer of a completed operation (and the node that gave it). */
+  answered?: (to: N, result: Uint8Array) => void
   /** The first node to try, given the one that last served the client. @default that one */
   firstTarget?: (write: boolean, last: string | undefined) => string | undefined
 }
@@ -116,6 +122,8 @@ export class KvWorkload<N extends CheckedNode> {
   inFlight = 0
   ops = 0
   completed = 0
+  /** Operations given up with an unknown outcome (they stay pending in the history). */
+  unknown = 0
   /** Where each client sends requests: the node that last served it, until that fails. */
   private readonly targets = new Map<string, string | undefined>()
   constructor (private readonly o: KvWorkloadOptions<N>) {
@@ -146,12 +154,15 @@ export class KvWorkload<N extends CheckedNode> {
         const res = await p.send(to, write, bytes)
         if (this.finished) { this.inFlight--; return }
         h.ok(kvOutputOf(decodeKvResult(res)))
+        p.answered?.(to, res)
         this.targets.set(client, to.id)
         this.completed++
         this.inFlight--
         return
       } catch (err) {
-        const e = (err instanceof AggregateError ? err.errors[0] : err) as Error & { leaderHint?: string }
+        const e = (err instanceof AggregateError ? err.errors[0] : err) as Error & { leaderHint?: string, outcome?: string }
+        // the client gave up: whether it took effect is unknown (it stays pending: it may or may not have happened)
+        if (e.outcome === 'unknown') { this.unknown++; this.inFlight--; return }
         // follow a leader hint; otherwise try any node (a real client does not know who leads)
         const live = this.liveNodes()
         target = e.name === 'NotLeaderError' && e.leaderHint !== undefined ? e.leaderHint : live.length > 0 ? live[prng.int(0, live.length - 1)].id : undefined

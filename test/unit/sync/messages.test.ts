@@ -21,6 +21,8 @@ const samples: SyncMessage[] = [
   { type: MessageType.Error, room: '', code: ErrorCode.RateLimited, reason: 'slow down' },
   { type: MessageType.Chunk, id: 5, index: 1, count: 3, bytes: bytes(4, 5, 6) },
   { type: MessageType.KvRequest, room: '', id: 7, token: 't', session: 'abc123', seq: 4, command: bytes(1, 2) },
+  { type: MessageType.KvRequest, room: '', id: 9, token: 't', session: 'abc123', seq: 6, command: bytes(1, 2), ackedSeq: 5 },
+  { type: MessageType.KvRequest, room: '', id: 10, token: '', session: 's', seq: 1, command: bytes(), ackedSeq: 0 },
   { type: MessageType.KvResponse, room: '', id: 7, status: KvStatus.Ok, result: bytes(1, 3), reason: '' },
   { type: MessageType.KvResponse, room: '', id: 8, status: KvStatus.Failed, result: bytes(), reason: 'denied' }
 ]
