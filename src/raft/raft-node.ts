@@ -83,6 +83,8 @@ export class RaftNode {
   private readonly leaderWaiters = new Set<Waiter<void> & { to: NodeId }>()
   /** Streamed snapshots, when the storage is a `SnapshotStore` (see snapshot-stream.ts). */
   private readonly streaming: SnapshotStreaming | undefined
+  /** Streaming: where the snapshot `persist` just installed is read back from, for `restore`. */
+  private restoreFrom: (() => Promise<Uint8Array>) | undefined
   private readonly onMessage = (from: PeerId, frame: Uint8Array): void => this.receive(from, frame)
   private readonly onClose = (err?: Error): void => { if (err !== undefined) this.halt(new RaftStoppedError(`the transport closed (${err.message}): restart the node`)) }
 
@@ -415,7 +417,8 @@ export class RaftNode {
       }
       this.noteSoftState(rd)
       if (rd.snapshot !== undefined) {
-        const bytes = this.streaming !== undefined ? await this.streaming.data(rd.snapshot.index) : rd.snapshot.data
+        const bytes = this.restoreFrom !== undefined ? await this.restoreFrom() : rd.snapshot.data
+        this.restoreFrom = undefined
         await this.stateMachine.restore(decodeNodeSnapshot(bytes, this.sessions))
         this.applied = this.snapshotIndex = rd.snapshot.index
         // their entries were skipped: whether they are in the snapshot is unknown here
@@ -439,7 +442,10 @@ export class RaftNode {
 
   private async persist (rd: Ready): Promise<void> {
     try {
-      if (rd.snapshot !== undefined) await (this.streaming !== undefined ? this.streaming.install(rd.snapshot) : this.storage.saveSnapshot(rd.snapshot))
+      if (rd.snapshot !== undefined) {
+        if (this.streaming !== undefined) this.restoreFrom = await this.streaming.install(rd.snapshot)
+        else await this.storage.saveSnapshot(rd.snapshot)
+      }
       if (rd.truncateFrom !== undefined) await this.storage.truncateSuffix(rd.truncateFrom)
       if (rd.entries.length > 0) await this.storage.append(rd.entries)
       if (rd.hardState !== undefined) await this.storage.saveHardState(rd.hardState)

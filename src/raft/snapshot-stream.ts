@@ -20,6 +20,7 @@ import { decodeSnapshotStreamMessage, encodeSnapshotStreamMessage, type Snapshot
 import { SnapshotReceiver } from './snapshot-receiver.js'
 import { SnapshotSender } from './snapshot-sender.js'
 import type { SnapshotStore } from './snapshot-store.js'
+import type { RaftStorage } from './storage.js'
 import type { NodeId, Snapshot } from './types.js'
 
 /** Default bytes of data per chunk: a chunk message fits one 64 KiB peer-link fragment. */
@@ -54,7 +55,7 @@ export class SnapshotStreaming {
   readonly sender: SnapshotSender
   readonly receiver: SnapshotReceiver
 
-  constructor (readonly store: SnapshotStore, opts: SnapshotStreamingOptions) {
+  constructor (readonly store: SnapshotStore & Pick<RaftStorage, 'saveSnapshot'>, opts: SnapshotStreamingOptions) {
     const send = (m: SnapshotStreamMessage): void => {
       try { opts.sendFrame(m.to, encodeSnapshotStreamMessage(m)) } catch { /* closed: the node stops */ }
     }
@@ -104,11 +105,20 @@ export class SnapshotStreaming {
     else this.sender.onAck(m)
   }
 
-  /** Installs the received snapshot the core handed out (before it is restored). */
-  async install (snapshot: Snapshot): Promise<void> {
+  /**
+   * Saves a snapshot the core handed out (before it is restored): the
+   * received one this receiver holds for it, installed from its sink; or,
+   * from a leader that sent it whole in `snapshot` messages (an older
+   * version), `snapshot` itself. Returns the bytes to restore from.
+   */
+  async install (snapshot: Snapshot): Promise<() => Promise<Uint8Array>> {
     const sink = this.receiver.take(snapshot)
-    if (sink === undefined) throw new Error(`no received snapshot at ${snapshot.index} (term ${snapshot.term}) to install`)
+    if (sink === undefined) {
+      await this.store.saveSnapshot(snapshot)
+      return async () => snapshot.data
+    }
     await this.store.installReceivedSnapshot(sink, snapshot)
+    return async () => await this.data(snapshot.index)
   }
 
   /** The stored snapshot's data, to restore the state machine from. */
