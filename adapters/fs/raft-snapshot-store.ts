@@ -114,7 +114,10 @@ export class FileSnapshotStore {
       store.info = r.info
       store.inline = r.inline
     }
-    await io('creating', store.dir, async () => { await fs.mkdir(store.dir, { recursive: true }) })
+    await io('creating', store.dir, async () => {
+      await fs.mkdir(store.dir, { recursive: true })
+      if (fsync) await fsyncDir(root, fs) // the new directory's entry
+    })
     await store.removeOthers(true)
     return store
   }

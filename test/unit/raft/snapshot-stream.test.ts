@@ -12,7 +12,7 @@ import {
 } from 'aegis-replication/raft'
 
 const CHUNK = 64 * 1024
-const VALUE = 16 * 1024
+const VALUE = 64 * 1024
 
 /** A transport whose outgoing frames pass through `filter` (which may change or drop them). */
 const filtered = (t: Transport, filter: (to: string, frame: Uint8Array) => Uint8Array | undefined): Transport => ({
@@ -35,7 +35,7 @@ const cluster = async (opts: { maxFrameSize?: number, config?: Partial<RaftConfi
     const t = opts.filter === undefined ? raw : filtered(raw, (to, f) => opts.filter!(id, to, f))
     const node = new RaftNode({
       nodeId: id, peers: ids.filter((p) => p !== id), electionTimeout: { min: 100, max: 200 }, heartbeatInterval: 20, tickInterval: 10,
-      requestTimeout: 5000, snapshotThreshold: 50, snapshotChunkBytes: CHUNK, snapshotWindow: 4, ...opts.config
+      requestTimeout: 5000, snapshotThreshold: 20, snapshotChunkBytes: CHUNK, snapshotWindow: 4, ...opts.config
     }, storage, t, sm, { clock: net.clockFor(id), random: new Prng(id.charCodeAt(1)) })
     await node.start()
     const m = { id, node, sm, storage }
@@ -59,7 +59,8 @@ const fillWhileCut = async (c: Awaited<ReturnType<typeof cluster>>, lagging: str
   const prng = new Prng(3)
   for (let i = 0; i < bytes / VALUE; i++) {
     if (process.env.SNAP_DEBUG !== undefined) process.stderr.write(`put ${i} t=${c.net.clock.now()} leader=${c.leader()?.id}\n`)
-    const value = new Uint8Array(VALUE).map(() => prng.int(0, 255))
+    const value = new Uint8Array(VALUE)
+    for (let j = 0; j < VALUE; j += 64) value[j] = prng.int(0, 255)
     let done = false
     kv.put(`k${String(i).padStart(4, '0')}`, value).then(() => { done = true }, (e: Error) => { throw e })
     await c.until(() => done)
@@ -77,7 +78,7 @@ const sameState = (a: KvStateMachine, b: KvStateMachine): boolean => {
 describe('streamed snapshots', () => {
   it('a follower behind a compacted log catches up from a 5 MB snapshot sent in 64 KiB chunks, at most 4 in flight', async () => {
     // frames above 80 KiB are dropped: a snapshot must travel in chunks below the peer frame limit
-    const c = await cluster({ maxFrameSize: 80 * 1024, config: { maxMessageBytes: 40 * 1024, ...(process.env.SNAP_LEGACY !== undefined ? { snapshotStreaming: false } : {}) } })
+    const c = await cluster({ maxFrameSize: 80 * 1024, config: { maxMessageBytes: 16 * 1024, ...(process.env.SNAP_LEGACY !== undefined ? { snapshotStreaming: false } : {}) } })
     const lagging = [...c.members.keys()].find((id) => id !== c.leader()!.id)!
     await fillWhileCut(c, lagging, 5 * 1024 * 1024)
     const l = c.leader()!
@@ -104,12 +105,12 @@ describe('streamed snapshots', () => {
     await new RaftKv(l.node).put('after', new Uint8Array([1]))
     await c.until(() => sameState(f.sm, l.sm))
     for (const m of c.members.values()) await m.node.stop()
-  }, 120_000)
+  }, 600_000)
 
   it('a corrupted chunk is refused (checksum) and the transfer goes on from the last good offset', async () => {
     let corrupted = 0
     const c = await cluster({
-      config: { snapshotThreshold: 10 },
+      config: { snapshotThreshold: 4 },
       filter: (_from, _to, frame) => {
         if (!isSnapshotStreamFrame(frame)) return frame
         const m = decodeSnapshotStreamMessage(frame)
@@ -121,7 +122,7 @@ describe('streamed snapshots', () => {
       }
     })
     const lagging = [...c.members.keys()].find((id) => id !== c.leader()!.id)!
-    await fillWhileCut(c, lagging, 512 * 1024)
+    await fillWhileCut(c, lagging, 768 * 1024)
     c.net.heal()
     const l = c.leader()!
     const f = c.members.get(lagging)!
@@ -135,7 +136,7 @@ describe('streamed snapshots', () => {
   it('a snapshot whose whole checksum fails is refused, never restored, and sent again', async () => {
     let tampered = 0
     const c = await cluster({
-      config: { snapshotThreshold: 5 },
+      config: { snapshotThreshold: 3 },
       filter: (_from, _to, frame) => {
         if (!isSnapshotStreamFrame(frame)) return frame
         const m = decodeSnapshotStreamMessage(frame)
@@ -149,7 +150,7 @@ describe('streamed snapshots', () => {
       }
     })
     const lagging = [...c.members.keys()].find((id) => id !== c.leader()!.id)!
-    await fillWhileCut(c, lagging, 256 * 1024)
+    await fillWhileCut(c, lagging, 512 * 1024)
     c.net.heal()
     const l = c.leader()!
     const f = c.members.get(lagging)!
