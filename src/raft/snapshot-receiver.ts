@@ -74,6 +74,12 @@ export class SnapshotReceiver {
     private readonly logger: Logger
   ) {}
 
+  /** The transfer in progress, if any: its snapshot index and the bytes held of its total. */
+  get receiving (): { index: number, received: number, total: number } | undefined {
+    const inc = this.incoming
+    return inc === undefined ? undefined : { index: inc.info.index, received: inc.received, total: inc.info.size }
+  }
+
   /** Queues a chunk; chunks are handled in arrival order. */
   onChunk (m: SnapshotChunkMessage): void {
     this.queue = this.queue.then(async () => await this.handle(m)).catch((err: unknown) => {

@@ -17,6 +17,8 @@ const VALUE = 64 * 1024
 /** A transport whose outgoing frames pass through `filter` (which may change or drop them). */
 const filtered = (t: Transport, filter: (to: string, frame: Uint8Array) => Uint8Array | undefined): Transport => ({
   send: (to, frame) => { const f = filter(to, frame); if (f !== undefined) t.send(to, f) },
+  id: t.id,
+  peers: () => t.peers(),
   broadcast: (frame) => t.broadcast(frame),
   close: async () => await t.close(),
   on: (e, f) => t.on(e, f),
