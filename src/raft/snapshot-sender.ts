@@ -69,6 +69,7 @@ export interface SnapshotSenderOptions {
   chunkBytes: number
   /** Unacknowledged chunks per follower. */
   window: number
+  /** Where transfers are logged. */
   logger: Logger
 }
 

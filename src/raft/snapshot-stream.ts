@@ -34,11 +34,19 @@ export const NO_DATA = new Uint8Array(0)
 
 /** Options of {@link SnapshotStreaming}. */
 export interface SnapshotStreamingOptions {
+  /** This node. */
   id: NodeId
-  /** @default DEFAULT_SNAPSHOT_STREAM_CHUNK_BYTES */
+  /**
+   * Bytes of data per chunk.
+   * @default DEFAULT_SNAPSHOT_STREAM_CHUNK_BYTES
+   */
   chunkBytes?: number
-  /** @default DEFAULT_SNAPSHOT_WINDOW */
+  /**
+   * Unacknowledged chunks per follower.
+   * @default DEFAULT_SNAPSHOT_WINDOW
+   */
   window?: number
+  /** Where transfers are logged. */
   logger: Logger
   /** Sends a frame to a peer. */
   sendFrame: (to: NodeId, frame: Uint8Array) => void
