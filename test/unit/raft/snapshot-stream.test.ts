@@ -100,6 +100,7 @@ describe('streamed snapshots', () => {
     expect(sameState(f.sm, l.sm)).toBe(true)
     const sent = l.node.snapshotStreaming!.sender.stats
     const got = f.node.snapshotStreaming!.receiver.stats
+    if (process.env.SNAP_DEBUG !== undefined) process.stderr.write(`caught up at t=${c.net.clock.now()}: ${JSON.stringify(sent)} ${JSON.stringify(got)}\n`)
     expect(sent.bytesSent).toBeGreaterThan(4.5 * 1024 * 1024)
     expect(sent.chunksSent).toBeGreaterThanOrEqual(Math.ceil(sent.bytesSent / CHUNK))
     expect(sent.peakInflight).toBeLessThanOrEqual(4)
