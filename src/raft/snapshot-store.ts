@@ -1,5 +1,5 @@
 /**
- * The chunked snapshot side of a {@link RaftStorage}: a storage that keeps
+ * The chunked snapshot side of a `RaftStorage`: a storage that keeps
  * its latest snapshot out of memory (on disk) implements
  * {@link SnapshotStore}, and the driver then streams snapshots to and from
  * it in chunks instead of holding them whole. `MemoryRaftStorage`
@@ -14,7 +14,6 @@
  */
 import { crc32c } from './crc32c.js'
 import { SnapshotChecksumError } from './errors.js'
-import type { RaftStorage } from './storage.js'
 import type { Snapshot, SnapshotMeta } from './types.js'
 
 /** A stored (or incoming) snapshot without its data: metadata, size and CRC-32C of the data. */
@@ -68,7 +67,7 @@ export interface SnapshotStore {
 }
 
 /** Whether `storage` streams snapshots. */
-export const isSnapshotStore = (storage: RaftStorage): storage is RaftStorage & SnapshotStore => {
+export const isSnapshotStore = <S extends object>(storage: S): storage is S & SnapshotStore => {
   const s = storage as Partial<SnapshotStore>
   return typeof s.snapshotInfo === 'function' && typeof s.readSnapshotChunk === 'function' &&
     typeof s.receiveSnapshot === 'function' && typeof s.installReceivedSnapshot === 'function' && typeof s.readSnapshotData === 'function'
