@@ -136,7 +136,12 @@ export class SnapshotSender {
         t.retriedTo = a.offset
         break
       case ChunkStatus.Ok:
-        if (a.offset > t.acked && a.offset <= t.next) t.acked = a.offset
+        if (a.offset > t.next && a.offset < t.info.size) {
+          // the follower holds more of this snapshot (from an earlier leader or transfer): resume there
+          t.gen++
+          t.acked = t.next = a.offset
+          t.sentLast = false
+        } else if (a.offset > t.acked) t.acked = a.offset
         break
     }
     this.pump(t)

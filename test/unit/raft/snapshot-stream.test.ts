@@ -8,7 +8,7 @@ import { InMemoryNetwork, peerId, type Transport } from 'aegis-replication/trans
 import { Prng } from 'aegis-replication/testing'
 import {
   KvStateMachine, MemoryRaftStorage, RaftKv, RaftNode, decodeSnapshotStreamMessage, encodeSnapshotStreamMessage,
-  isSnapshotStreamFrame, type RaftConfig
+  isSnapshotStreamFrame, type RaftConfig, type SnapshotChunkAck, type SnapshotChunkMessage
 } from 'aegis-replication/raft'
 
 const CHUNK = 64 * 1024
@@ -197,3 +197,48 @@ describe('streamed snapshots', () => {
 
 // the same CRC-32C the driver uses (exported for tests through the fs adapter's identical function)
 const crc = await import('../../../adapters/fs/crc32c.js')
+
+describe('streamed snapshots: sender and receiver', () => {
+  it('a new leader streaming the same snapshot resumes from the offset the follower holds', async () => {
+    const { SnapshotSender } = await import('../../../src/raft/snapshot-sender.js')
+    const { SnapshotReceiver } = await import('../../../src/raft/snapshot-receiver.js')
+    const silent = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} }
+    const C = 1000
+    const leaderStore = new MemoryRaftStorage()
+    const data = new Uint8Array(10 * C + 17).map((_, i) => i * 7)
+    await leaderStore.saveSnapshot({ index: 40, term: 2, conf: { voters: ['a', 'b', 'f'], learners: [] }, data })
+    const followerStore = new MemoryRaftStorage()
+    let term = 2
+    let delivered = 0
+    const toFollower: SnapshotChunkMessage[] = []
+    const toLeader: SnapshotChunkAck[] = []
+    const receiver = new SnapshotReceiver('f', followerStore, (a) => toLeader.push(a), {
+      term: () => term, committed: () => 0, stopped: () => false, deliver: () => { delivered++; return true }
+    }, silent)
+    const request = (from: string, t: number) => ({ type: 'snapshot' as const, from, to: 'f', term: t, meta: { index: 40, term: 2, conf: { voters: [], learners: [] } }, offset: 0, total: 0, data: new Uint8Array(0) })
+    const settle = async (): Promise<void> => { for (let i = 0; i < 50; i++) await undefined }
+    // leader a sends; only its first 6 chunks arrive
+    const a = new SnapshotSender(leaderStore, (m) => { if (m.offset < 6 * C) toFollower.push(m) }, { id: 'a', chunkBytes: C, window: 8, logger: silent })
+    a.request(request('a', 2))
+    await settle()
+    for (const m of toFollower.splice(0)) receiver.onChunk(m)
+    await settle()
+    expect(receiver.receiving).toEqual({ index: 40, received: 6 * C, total: data.length })
+    // leader b (term 3) holds the same snapshot and takes over
+    term = 3
+    toLeader.length = 0
+    const b = new SnapshotSender(leaderStore, (m) => toFollower.push({ ...m, from: 'b' }), { id: 'b', chunkBytes: C, window: 4, logger: silent })
+    b.request(request('b', 3))
+    for (let round = 0; round < 20 && delivered === 0; round++) {
+      await settle()
+      for (const m of toFollower.splice(0)) receiver.onChunk(m)
+      await settle()
+      for (const ack of toLeader.splice(0)) b.onAck({ ...ack, to: 'b' })
+    }
+    expect(delivered).toBe(1)
+    expect(receiver.stats.chunksWritten).toBe(11) // every chunk written once
+    // b's first window (4 chunks from 0) was answered with offset 6C: it went on from there, not from 4C
+    expect(b.stats.bytesSent).toBe(4 * C + (data.length - 6 * C))
+    expect(b.stats.peakInflight).toBeLessThanOrEqual(4)
+  })
+})
