@@ -16,7 +16,7 @@
  * have hit a transfer in progress.
  *
  * Replay a failure with `AEGIS_SEED=<n> npx vitest run test/simulation/raft-snapshot.sim.test.ts`;
- * `RAFT_SNAP_SIM_SEEDS` sets the count (default 60); `RAFT_SIM_TRACE=1` streams the log.
+ * `RAFT_SNAP_SIM_SEEDS` sets the count (default 100); `RAFT_SIM_TRACE=1` streams the log.
  */
 import { describe, expect, it } from 'vitest'
 import type { Clock } from 'aegis-replication'
@@ -232,7 +232,7 @@ describe('raft simulation: streamed snapshots', () => {
   it('3 nodes: lagging followers catch up from chunked snapshots through loss, duplication, reordering, corruption, leader changes and crashes mid-transfer', async () => {
     const all: Summary[] = []
     const t0 = performance.now()
-    await runSeeds(Number(env.RAFT_SNAP_SIM_SEEDS ?? 60), async (seed, prng) => { all.push(await simulate(seed, prng)) }, { env, name: 'streamed snapshots', baseSeed: 200_001 })
+    await runSeeds(Number(env.RAFT_SNAP_SIM_SEEDS ?? 100), async (seed, prng) => { all.push(await simulate(seed, prng)) }, { env, name: 'streamed snapshots', baseSeed: 200_001 })
     const sum = (k: keyof Summary): number => all.reduce((a, s) => a + s[k], 0)
     console.log(`streamed snapshots: ${all.length} seeds in ${(performance.now() - t0).toFixed(0)} ms; ops ${sum('ops')}, snapshots delivered ${sum('delivered')}, ` +
       `chunks sent ${sum('chunks')}, corrupted ${sum('corrupt')}, crashes mid-transfer ${sum('crashMidTransfer')}, leader changes mid-transfer ${sum('leaderChangeMidTransfer')}`)
