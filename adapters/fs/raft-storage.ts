@@ -50,11 +50,13 @@ import { join } from 'node:path'
 import * as encoding from 'lib0/encoding'
 import { DecodeError, InvalidArgumentError, StorageError } from 'aegis-replication'
 import {
-  decodeEntry, decodeHardState, decodeSnapshot, encodeEntry, encodeHardState, encodeSnapshot,
-  type Entry, type HardState, type RaftPersistedState, type RaftStorage, type Snapshot
+  decodeEntry, decodeHardState, encodeEntry, encodeHardState,
+  type Entry, type HardState, type RaftPersistedState, type RaftStorage, type Snapshot,
+  type SnapshotInfo, type SnapshotMeta, type SnapshotSink, type SnapshotStore
 } from 'aegis-replication/raft'
+import { FileSnapshotStore } from './raft-snapshot-store.js'
 import { DirectoryLock } from './dir-lock.js'
-import type { FileSystem } from './file-system.js'
+import { nodeFileSystem, type FileSystem } from './file-system.js'
 import { WriteAheadLog } from './write-ahead-log.js'
 import type { WalRecovery } from './recover.js'
 
@@ -115,7 +117,7 @@ const checkIndex = (what: string, v: unknown, min: number): number => {
 const INITIAL_HARD_STATE: HardState = { term: 0, vote: null, commit: 0 }
 
 /** A {@link RaftStorage} in a directory; see the module documentation. One process at a time may open a directory. */
-export class FileRaftStorage implements RaftStorage {
+export class FileRaftStorage implements RaftStorage, SnapshotStore {
   /** The (absolute) directory of the entry log; the hard-state log is its sibling. */
   readonly dir: string
   /** Index and term of the stored snapshot (`{ 0, 0 }` when there is none). */
@@ -126,11 +128,11 @@ export class FileRaftStorage implements RaftStorage {
     dir: string,
     private readonly entries: WriteAheadLog,
     private readonly hard: WriteAheadLog,
-    snap: { index: number, term: number },
+    private readonly snaps: FileSnapshotStore,
     private readonly lock: DirectoryLock | undefined
   ) {
     this.dir = dir
-    this.snap = snap
+    this.snap = snaps.position
     this.hardSaves = hard.recovery.records
   }
 
@@ -160,13 +162,10 @@ export class FileRaftStorage implements RaftStorage {
       entries = await WriteAheadLog.open(join(dir, ENTRIES_DIR), { fsync, ...fs, ...(options.segmentBytes !== undefined ? { segmentBytes: options.segmentBytes } : {}) })
       hard = await WriteAheadLog.open(join(dir, HARD_STATE_DIR), { fsync, ...fs, segmentBytes: HARD_STATE_SEGMENT_BYTES })
       const stored = await entries.snapshot()
-      let snap = { index: 0, term: 0 }
-      if (stored !== undefined) {
-        const s = unversioned(`snapshot in ${entries.dir}`, stored.data, decodeSnapshot)
-        if (s.index !== stored.index) throw new StorageError(`raft storage: the snapshot in ${entries.dir} says index ${s.index} but covers ${stored.index}`)
-        snap = { index: s.index, term: s.term }
-      }
-      return new FileRaftStorage(entries.dir, entries, hard, snap, lock)
+      const snaps = await FileSnapshotStore.open(dir, stored?.data, options.fs ?? nodeFileSystem, fsync, `snapshot in ${entries.dir}`)
+      const s = snaps.snapshotInfo()
+      if (stored !== undefined && s !== undefined && s.index !== stored.index) throw new StorageError(`raft storage: the snapshot in ${entries.dir} says index ${s.index} but covers ${stored.index}`)
+      return new FileRaftStorage(entries.dir, entries, hard, snaps, lock)
     } catch (err) {
       await hard?.close().catch(() => {})
       await entries?.close().catch(() => {})
@@ -187,9 +186,7 @@ export class FileRaftStorage implements RaftStorage {
    * @throws {StorageError} on corrupt records or I/O failure.
    */
   async load (): Promise<RaftPersistedState> {
-    let snapshot: Snapshot | undefined
-    const stored = await this.entries.snapshot()
-    if (stored !== undefined) snapshot = unversioned(`snapshot in ${this.dir}`, stored.data, decodeSnapshot)
+    const snapshot: Snapshot | undefined = await this.snaps.load()
     const entries: Entry[] = []
     for await (const r of this.entries.read()) {
       const e = unversioned(`entry ${r.index} in ${this.dir}`, r.data, decodeEntry)
@@ -249,13 +246,47 @@ export class FileRaftStorage implements RaftStorage {
     if (snapshot.index < this.snap.index) {
       throw new InvalidArgumentError(`saveSnapshot: a snapshot at ${snapshot.index} is older than the stored one at ${this.snap.index}`)
     }
-    const data = versioned(encodeSnapshot(snapshot))
+    await this.storeSnapshot(snapshot, await this.snaps.write(snapshot))
+  }
+
+  /** Stores the record of a snapshot whose data file is in place; see saveSnapshot. */
+  private async storeSnapshot (snapshot: SnapshotMeta, placed: { info: SnapshotInfo, record: Uint8Array }): Promise<void> {
     if (await this.termAt(snapshot.index) !== snapshot.term && this.entries.lastIndex >= snapshot.index) {
       // the log conflicts with the snapshot: keep nothing from snapshot.index on
       await this.entries.truncateAfter(Math.max(snapshot.index - 1, this.snap.index))
     }
-    await this.entries.compact(snapshot.index, data)
+    await this.entries.compact(snapshot.index, placed.record)
     this.snap = { index: snapshot.index, term: snapshot.term }
+    await this.snaps.committed(placed.info)
+  }
+
+  // ------------------------------------------------ SnapshotStore (raft-snapshot-store.ts)
+
+  /** The stored snapshot's metadata, size and checksum (its data stays on disk). */
+  snapshotInfo (): SnapshotInfo | undefined { return this.snaps.snapshotInfo() }
+
+  /** A byte range of the stored snapshot's data, read from disk; `undefined` once it is no longer the one at `index`. */
+  async readSnapshotChunk (index: number, offset: number, length: number): Promise<Uint8Array | undefined> {
+    return await this.snaps.readSnapshotChunk(index, offset, length)
+  }
+
+  /** The stored snapshot's whole data, checked. */
+  async readSnapshotData (): Promise<Uint8Array | undefined> { return await this.snaps.readSnapshotData() }
+
+  /** Starts receiving a snapshot into a temporary file. */
+  async receiveSnapshot (info: SnapshotInfo): Promise<SnapshotSink> { return await this.snaps.receiveSnapshot(info) }
+
+  /**
+   * Makes a finished received snapshot the stored one, like {@link saveSnapshot}.
+   *
+   * @throws {InvalidArgumentError} for a snapshot older than the stored one.
+   */
+  async installReceivedSnapshot (sink: SnapshotSink, meta: SnapshotMeta): Promise<void> {
+    checkIndex('snapshot.index', meta?.index, 1)
+    if (meta.index < this.snap.index) {
+      throw new InvalidArgumentError(`installReceivedSnapshot: a snapshot at ${meta.index} is older than the stored one at ${this.snap.index}`)
+    }
+    await this.storeSnapshot(meta, await this.snaps.placeReceived(sink, meta))
   }
 
   /** Waits for the calls made, then closes both logs; later calls reject with `StorageError`. */

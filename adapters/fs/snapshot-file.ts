@@ -35,15 +35,25 @@ export interface SnapshotHeader {
   checksum: number
 }
 
-const encodeHeader = (index: number, data: Uint8Array): Uint8Array => {
+/** The header without its checksum; `headerSeed` of it starts the checksum the data continues. */
+const rawHeader = (index: number, length: number): Uint8Array => {
   const header = new Uint8Array(HEADER_BYTES)
   const view = new DataView(header.buffer)
   header.set(MAGIC)
   header[4] = VERSION
   view.setBigUint64(5, BigInt(index), true)
-  view.setBigUint64(13, BigInt(data.length), true)
-  view.setUint32(21, crc32c(data, crc32c(header.subarray(5, 21))), true)
+  view.setBigUint64(13, BigInt(length), true)
   return header
+}
+const headerSeed = (header: Uint8Array): number => crc32c(header.subarray(5, 21))
+const sealHeader = (header: Uint8Array, checksum: number): Uint8Array => {
+  new DataView(header.buffer).setUint32(21, checksum, true)
+  return header
+}
+
+const encodeHeader = (index: number, data: Uint8Array): Uint8Array => {
+  const header = rawHeader(index, data.length)
+  return sealHeader(header, crc32c(data, headerSeed(header)))
 }
 
 const decodeHeader = (path: string, header: Uint8Array, fileSize: number): SnapshotHeader => {
@@ -64,8 +74,11 @@ const decodeHeader = (path: string, header: Uint8Array, fileSize: number): Snaps
  * Reads the snapshot file in `dir`: its header only, or with `withData` also
  * its data, checked against the checksum. `undefined` if there is none.
  */
-export const readSnapshotFile = async (dir: string, withData: boolean, fs: FileSystem): Promise<{ header: SnapshotHeader, data?: Uint8Array } | undefined> => {
-  const path = join(dir, SNAPSHOT_FILE)
+export const readSnapshotFile = async (dir: string, withData: boolean, fs: FileSystem): Promise<{ header: SnapshotHeader, data?: Uint8Array } | undefined> =>
+  await readSnapshotFileAt(join(dir, SNAPSHOT_FILE), withData, fs)
+
+/** {@link readSnapshotFile} of the file at `path`. */
+export const readSnapshotFileAt = async (path: string, withData: boolean, fs: FileSystem): Promise<{ header: SnapshotHeader, data?: Uint8Array } | undefined> => {
   return await io('reading', path, async () => {
     let handle
     try {
@@ -111,4 +124,82 @@ export const writeSnapshotFile = async (dir: string, index: number, data: Uint8A
 export const removeSnapshotTemp = async (dir: string, fs: FileSystem): Promise<void> => {
   const temp = join(dir, SNAPSHOT_TEMP_FILE)
   await io('removing', temp, async () => { await fs.rm(temp, { force: true }) })
+}
+
+/**
+ * Bytes `[offset, offset + length)` of the data of the snapshot file at
+ * `path` (fewer at its end; not checked against the file's checksum: the
+ * reader checks chunks end to end), or `undefined` if the file is gone.
+ */
+export const readSnapshotFileRange = async (path: string, offset: number, length: number, fs: FileSystem): Promise<Uint8Array | undefined> => {
+  return await io('reading', path, async () => {
+    let handle
+    try {
+      handle = await fs.open(path, 'r')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
+    try {
+      const { size } = await handle.stat()
+      const n = Math.max(0, Math.min(length, size - HEADER_BYTES - offset))
+      const data = new Uint8Array(n)
+      if (await readFully(handle, data, HEADER_BYTES + offset) !== n) throw corruptionError(path, HEADER_BYTES + offset, 'the file shrank while being read')
+      return data
+    } finally {
+      await handle.close()
+    }
+  })
+}
+
+/**
+ * Writes a snapshot file from chunks, in order, at `path` (a temporary
+ * name: the caller renames it into place once {@link finish} resolved).
+ * The header, whose checksum covers all the data, is written last.
+ */
+export class SnapshotFileWriter {
+  private written = 0
+  private crc: number
+  private readonly header: Uint8Array
+
+  private constructor (readonly path: string, private readonly length: number, private readonly handle: Awaited<ReturnType<FileSystem['open']>>, private readonly fs: FileSystem, index: number) {
+    this.header = rawHeader(index, length)
+    this.crc = headerSeed(this.header)
+  }
+
+  /** Creates (or truncates) the file at `path` for a snapshot of `length` bytes at `index`. */
+  static async create (path: string, index: number, length: number, fs: FileSystem): Promise<SnapshotFileWriter> {
+    const handle = await io('creating', path, async () => await fs.open(path, 'w'))
+    return new SnapshotFileWriter(path, length, handle, fs, index)
+  }
+
+  /** Bytes written so far. */
+  get size (): number { return this.written }
+
+  /** Appends `data`. */
+  async write (data: Uint8Array): Promise<void> {
+    if (this.written + data.length > this.length) throw new RangeError(`snapshot file ${this.path}: ${this.written + data.length} bytes exceed the declared ${this.length}`)
+    await io('writing', this.path, async () => { await writeFully(this.handle, [data], HEADER_BYTES + this.written) })
+    this.written += data.length
+    this.crc = crc32c(data, this.crc)
+  }
+
+  /** Writes the header, fsyncs (unless `fsync` is false) and closes the file. */
+  async finish (fsync: boolean): Promise<void> {
+    if (this.written !== this.length) throw new RangeError(`snapshot file ${this.path}: ${this.written} of ${this.length} bytes written`)
+    await io('writing', this.path, async () => {
+      try {
+        await writeFully(this.handle, [sealHeader(this.header, this.crc)], 0)
+        if (fsync) await this.handle.sync()
+      } finally {
+        await this.handle.close()
+      }
+    })
+  }
+
+  /** Closes and removes the file. */
+  async abort (): Promise<void> {
+    await this.handle.close().catch(() => {})
+    await io('removing', this.path, async () => { await this.fs.rm(this.path, { force: true }) })
+  }
 }

@@ -16,7 +16,7 @@
 import { join } from 'node:path'
 import { DecodeError, InvalidArgumentError, NotLeaderError, silentLogger, type Logger } from 'aegis-replication'
 import type { PeerId } from 'aegis-replication/transport'
-import { decodeKvCommand, encodeKvCommand, KvStateMachine, RaftNode, type RaftConfig, type SessionTag } from 'aegis-replication/raft'
+import { DEFAULT_SNAPSHOT_STREAM_CHUNK_BYTES, decodeKvCommand, encodeKvCommand, KvStateMachine, RaftNode, type RaftConfig, type SessionTag } from 'aegis-replication/raft'
 import { Access, KvStatus, kvAnswerForError, type KvAnswer, type KvRequest } from 'aegis-replication/sync'
 import { FileRaftStorage } from 'aegis-replication/fs'
 import { HubPeerTransport } from './peer-transport.js'
@@ -151,7 +151,8 @@ export class HubRaftMember {
         logger
       })
       const node = new RaftNode(
-        { nodeId: options.id, peers: others, join: options.join !== undefined, ...options.raft },
+        // a streamed snapshot chunk (plus its header) fits one peer-link fragment
+        { nodeId: options.id, peers: others, join: options.join !== undefined, snapshotChunkBytes: Math.max(1024, Math.min(DEFAULT_SNAPSHOT_STREAM_CHUNK_BYTES, (options.fragmentBytes ?? 64 * 1024) - 4096)), ...options.raft },
         storage, new RaftChannel(ref.t), sm, { logger }
       )
       member = new HubRaftMember(node, sm, storage, options, logger, secret, identity, ref)

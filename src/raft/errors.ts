@@ -66,3 +66,12 @@ export class SessionExpiredError extends Error {
     this.name = 'SessionExpiredError'
   }
 }
+
+/** Thrown by {@link SnapshotSink.finish} when the received bytes do not match the announced size or checksum. */
+export class SnapshotChecksumError extends Error {
+  static override name = 'SnapshotChecksumError'
+  constructor (message: string) {
+    super(message)
+    this.name = 'SnapshotChecksumError'
+  }
+}

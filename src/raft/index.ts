@@ -31,6 +31,15 @@ export type { RaftConfig, StateMachine, ProposeOptions } from './raft-config.js'
 // Storage
 export { MemoryRaftStorage } from './storage.js'
 export type { RaftStorage, RaftPersistedState } from './storage.js'
+export { isSnapshotStore } from './snapshot-store.js'
+export type { SnapshotStore, SnapshotSink, SnapshotInfo } from './snapshot-store.js'
+
+// Streamed snapshots
+export { DEFAULT_SNAPSHOT_STREAM_CHUNK_BYTES, DEFAULT_SNAPSHOT_WINDOW } from './snapshot-stream.js'
+export { ChunkStatus, encodeSnapshotStreamMessage, decodeSnapshotStreamMessage, isSnapshotStreamFrame } from './snapshot-messages.js'
+export type { SnapshotChunkMessage, SnapshotChunkAck, SnapshotStreamMessage } from './snapshot-messages.js'
+export type { SnapshotSenderStats } from './snapshot-sender.js'
+export type { SnapshotReceiverStats } from './snapshot-receiver.js'
 
 // The pure core
 export { RaftCore } from './raft.js'
@@ -56,7 +65,7 @@ export { encodeCommand, decodeCommand } from './envelope.js'
 export type { SessionTag, SessionLimits, CommandEnvelope } from './envelope.js'
 
 // Errors
-export { RaftStoppedError, ProposalDroppedError, ConfChangeError, EntryTooLargeError, SessionExpiredError } from './errors.js'
+export { RaftStoppedError, ProposalDroppedError, ConfChangeError, EntryTooLargeError, SessionExpiredError, SnapshotChecksumError } from './errors.js'
 export { NotLeaderError, TimeoutError, DecodeError, StorageError } from '../errors.js'
 
 // The KV state machine

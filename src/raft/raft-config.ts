@@ -106,8 +106,26 @@ export interface RaftConfig {
   maxInflightBytes?: number
   /** @default 256 KiB */
   maxMessageBytes?: number
-  /** @default 256 KiB */
+  /**
+   * Bytes of snapshot data per chunk. Streamed snapshots (a storage that
+   * implements `SnapshotStore`) default to 60 KiB, so a chunk fits one peer
+   * frame fragment; keep it below the peer transport's frame limit.
+   * @default 60 KiB streamed, 256 KiB otherwise
+   */
   snapshotChunkBytes?: number
+  /**
+   * Streamed snapshots: chunks sent to a follower and not yet acknowledged.
+   * @default 4
+   */
+  snapshotWindow?: number
+  /**
+   * Stream snapshots from and to the storage in chunks when it implements
+   * `SnapshotStore` (`MemoryRaftStorage`, `FileRaftStorage`). With `false`,
+   * snapshots travel as before: the core sends them from memory and the
+   * follower reassembles them in memory.
+   * @default true
+   */
+  snapshotStreaming?: boolean
 }
 
 /** Options of {@link RaftNode.propose}. */

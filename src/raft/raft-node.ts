@@ -19,6 +19,9 @@ import type { ProposeOptions, RaftConfig, StateMachine } from './raft-config.js'
 import { RaftCore, type Ready, type RaftStatus } from './raft.js'
 import { DEFAULT_SESSION_LIMITS, SessionTable, checkSessionLimits, decodeNodeSnapshot, encodeNodeSnapshot } from './session.js'
 import type { RaftStorage } from './storage.js'
+import { isSnapshotStreamFrame } from './snapshot-messages.js'
+import { isSnapshotStore } from './snapshot-store.js'
+import { NO_DATA, SnapshotStreaming } from './snapshot-stream.js'
 import { ConfChangeOp, EntryType, Role, type ConfState, type Entry, type HardState, type NodeId, type Snapshot } from './types.js'
 
 export type { ProposeOptions, RaftConfig, StateMachine } from './raft-config.js'
@@ -80,6 +83,10 @@ export class RaftNode {
   private readonly reads = new Map<number, PendingRead>()
   private readonly confWaiters = new Set<ConfWaiter>()
   private readonly leaderWaiters = new Set<Waiter<void> & { to: NodeId }>()
+  /** Streamed snapshots, when the storage is a `SnapshotStore` (see snapshot-stream.ts). */
+  private readonly streaming: SnapshotStreaming | undefined
+  /** Streaming: where the snapshot `persist` just installed is read back from, for `restore`. */
+  private restoreFrom: (() => Promise<Uint8Array>) | undefined
   private readonly onMessage = (from: PeerId, frame: Uint8Array): void => this.receive(from, frame)
   private readonly onClose = (err?: Error): void => { if (err !== undefined) this.halt(new RaftStoppedError(`the transport closed (${err.message}): restart the node`)) }
 
@@ -114,6 +121,23 @@ export class RaftNode {
     this.proposals = new ProposalWaiters(this.components.clock)
     const limits = config.maxSessions !== undefined ? { maxSessions: config.maxSessions, ...config.sessionLimits } : config.sessionLimits
     this.wantLimits = limits === undefined ? undefined : checkSessionLimits({ ...DEFAULT_SESSION_LIMITS, ...limits })
+    this.streaming = !isSnapshotStore(storage) || config.snapshotStreaming === false
+      ? undefined
+      : new SnapshotStreaming(storage, {
+        id: config.nodeId,
+        chunkBytes: config.snapshotChunkBytes,
+        window: config.snapshotWindow,
+        logger: this.components.logger,
+        sendFrame: (to, frame) => this.transport.send(peerId(to), frame),
+        core: () => this.core,
+        kick: () => this.kick(),
+        stopped: () => this.stopped
+      })
+  }
+
+  /** @internal The streamed-snapshot sender and receiver (their `stats`), for tests. */
+  get snapshotStreaming (): SnapshotStreaming | undefined {
+    return this.streaming
   }
 
   /** The leader this node knows of, if any. */
@@ -171,6 +195,8 @@ export class RaftNode {
     if (state.snapshot !== undefined) {
       await this.stateMachine.restore(decodeNodeSnapshot(state.snapshot.data, this.sessions))
       this.applied = this.snapshotIndex = state.snapshot.index
+      // streaming: the bytes stay in the storage; the core keeps the metadata
+      if (this.streaming !== undefined) state = { ...state, snapshot: { ...state.snapshot, data: NO_DATA } }
     }
     this.core = new RaftCore({
       id: this.config.nodeId,
@@ -357,6 +383,7 @@ export class RaftNode {
 
   private receive (from: PeerId, frame: Uint8Array): void {
     if (this.stopped || this.core === undefined) return
+    if (this.streaming !== undefined && isSnapshotStreamFrame(frame)) return this.streaming.onFrame(from, frame, this.components.logger)
     let m
     try {
       m = decodeRaftMessage(frame)
@@ -388,13 +415,16 @@ export class RaftNode {
       const commitOnly = await this.persist(rd)
       if (this.stopped) return
       for (const m of rd.messages) {
+        if (this.streaming?.intercept(m) === true) continue
         try { this.transport.send(peerId(m.to), encodeRaftMessage(m)) } catch { /* closed: the close handler stops us */ }
       }
       // a hard state that only moved `commit` is saved while the batch is applied (see persist)
       const commitSaved = commitOnly === undefined ? undefined : this.saveCommit(commitOnly)
       this.noteSoftState(rd)
       if (rd.snapshot !== undefined) {
-        await this.stateMachine.restore(decodeNodeSnapshot(rd.snapshot.data, this.sessions))
+        const bytes = this.restoreFrom !== undefined ? await this.restoreFrom() : rd.snapshot.data
+        this.restoreFrom = undefined
+        await this.stateMachine.restore(decodeNodeSnapshot(bytes, this.sessions))
         this.applied = this.snapshotIndex = rd.snapshot.index
         // their entries were skipped: whether they are in the snapshot is unknown here
         this.proposals.settleThrough(rd.snapshot.index, (w) => new TimeoutError(`the outcome of the proposal at index ${w.index} is unknown (a snapshot from the leader replaced this node's log): it may have been applied; retry with the same session for exactly-once`))
@@ -431,7 +461,10 @@ export class RaftNode {
    */
   private async persist (rd: Ready): Promise<Ready['hardState']> {
     try {
-      if (rd.snapshot !== undefined) await this.storage.saveSnapshot(rd.snapshot)
+      if (rd.snapshot !== undefined) {
+        if (this.streaming !== undefined) this.restoreFrom = await this.streaming.install(rd.snapshot)
+        else await this.storage.saveSnapshot(rd.snapshot)
+      }
       if (rd.truncateFrom !== undefined) await this.storage.truncateSuffix(rd.truncateFrom)
       if (rd.entries.length > 0) await this.storage.append(rd.entries)
       const hs = rd.hardState
@@ -474,7 +507,8 @@ export class RaftNode {
     // up from the log. Compacting at once to `index` sent every follower that
     // lagged under load a whole snapshot, and commits stalled meanwhile.
     const previous = this.retained
-    this.retained = snapshot
+    // streaming: the storage holds the bytes; the core only the metadata
+    this.retained = this.streaming !== undefined ? { ...snapshot, data: NO_DATA } : snapshot
     if (previous !== undefined && !this.stopped) core.compact(previous.index, previous.data)
   }
 
@@ -563,6 +597,7 @@ export class RaftNode {
   private noteSoftState (rd: Ready): void {
     const prev = this.soft
     this.soft = rd.softState
+    if (prev.role !== rd.softState.role) this.streaming?.roleChanged(rd.softState.role === Role.Leader)
     if (prev.leaderId === rd.softState.leaderId) return
     for (const [ctx, r] of this.reads) {
       if (r.index !== undefined) continue
@@ -581,6 +616,7 @@ export class RaftNode {
     if (this.tickTimer !== undefined) this.components.clock.clearTimeout(this.tickTimer)
     this.transport.off('message', this.onMessage)
     this.transport.off('close', this.onClose)
+    this.streaming?.stop()
     this.proposals.rejectAll(err)
     const all: Array<Waiter<never>> = [...this.reads.values(), ...this.confWaiters, ...this.leaderWaiters] as Array<Waiter<never>>
     this.reads.clear()

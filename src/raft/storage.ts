@@ -9,7 +9,8 @@
  *
  * @module
  */
-import type { Entry, HardState, Snapshot } from './types.js'
+import { MemorySnapshotStore, type SnapshotInfo, type SnapshotSink, type SnapshotStore } from './snapshot-store.js'
+import type { Entry, HardState, Snapshot, SnapshotMeta } from './types.js'
 
 /** Everything a node restarts from. */
 export interface RaftPersistedState {
@@ -49,7 +50,7 @@ export interface RaftStorage {
  * test can "crash" a node and restart another on the same storage; nothing
  * survives the process.
  */
-export class MemoryRaftStorage implements RaftStorage {
+export class MemoryRaftStorage implements RaftStorage, SnapshotStore {
   /** The stored hard state. */
   hardState: HardState = { term: 0, vote: null, commit: 0 }
   /** The stored snapshot. */
@@ -83,6 +84,14 @@ export class MemoryRaftStorage implements RaftStorage {
     this.entries = at !== undefined && at.term === snapshot.term ? this.entries.slice(snapshot.index - first + 1) : []
     this.snapshot = snapshot
   }
+
+  // ------------------------------------------------ SnapshotStore (see snapshot-store.ts)
+  private readonly snaps = new MemorySnapshotStore(() => this.snapshot, async (s) => await this.saveSnapshot(s))
+  snapshotInfo (): SnapshotInfo | undefined { return this.snaps.snapshotInfo() }
+  async readSnapshotChunk (index: number, offset: number, length: number): Promise<Uint8Array | undefined> { return await this.snaps.readSnapshotChunk(index, offset, length) }
+  async readSnapshotData (): Promise<Uint8Array | undefined> { return await this.snaps.readSnapshotData() }
+  async receiveSnapshot (info: SnapshotInfo): Promise<SnapshotSink> { return await this.snaps.receiveSnapshot(info) }
+  async installReceivedSnapshot (sink: SnapshotSink, meta: SnapshotMeta): Promise<void> { await this.snaps.installReceivedSnapshot(sink, meta) }
 
   /** Index of the last stored entry (or of the snapshot). */
   lastIndex (): number {

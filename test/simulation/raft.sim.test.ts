@@ -29,7 +29,7 @@ import { InMemoryNetwork, type Transport } from 'aegis-replication/transport'
 import { Prng, runSeeds } from 'aegis-replication/testing'
 import {
   KvStateMachine, MemoryRaftStorage, RaftNode,
-  type Entry, type HardState, type KvCommand, type RaftStorage, type Snapshot
+  type Entry, type HardState, type KvCommand, type RaftStorage, type Snapshot, type SnapshotInfo, type SnapshotMeta, type SnapshotSink, type SnapshotStore
 } from 'aegis-replication/raft'
 import { KvWorkload, SafetyChecker, finishAndCheck, networkFaults } from '../support/raft-sim-checks.js'
 
@@ -37,7 +37,7 @@ const POOL = ['n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9']
 const KEYS = ['a', 'b', 'c']
 
 /** A storage whose writes take virtual time; a crash loses the write in flight (or lands a torn prefix of an append). */
-class SimStorage implements RaftStorage {
+class SimStorage implements RaftStorage, SnapshotStore {
   private inflight: { entries: Entry[] | undefined } | undefined
   constructor (readonly durable: MemoryRaftStorage, private readonly clock: Clock, private readonly prng: Prng) {}
 
@@ -62,6 +62,12 @@ class SimStorage implements RaftStorage {
   append (entries: Entry[]): Promise<void> { return this.op(() => this.durable.append(entries), entries) }
   truncateSuffix (from: number): Promise<void> { return this.op(() => this.durable.truncateSuffix(from)) }
   saveSnapshot (s: Snapshot): Promise<void> { return this.op(() => this.durable.saveSnapshot(s)) }
+  // streamed snapshots (SnapshotStore): reads at once, the install takes virtual time like the other writes
+  snapshotInfo (): SnapshotInfo | undefined { return this.durable.snapshotInfo() }
+  readSnapshotChunk (index: number, offset: number, length: number): Promise<Uint8Array | undefined> { return this.durable.readSnapshotChunk(index, offset, length) }
+  readSnapshotData (): Promise<Uint8Array | undefined> { return this.durable.readSnapshotData() }
+  receiveSnapshot (info: SnapshotInfo): Promise<SnapshotSink> { return this.durable.receiveSnapshot(info) }
+  installReceivedSnapshot (sink: SnapshotSink, meta: SnapshotMeta): Promise<void> { return this.op(() => this.durable.installReceivedSnapshot(sink, meta)) }
 }
 
 interface SimNode {
