@@ -67,7 +67,11 @@ export interface RaftConfig {
    */
   membershipTimeout?: number
   /**
-   * Take a snapshot (and compact the log) after this many applied entries.
+   * Take a snapshot (and compact the log) after this many applied entries —
+   * and once the entries applied since the last snapshot hold at least as
+   * many bytes as it had, so a large store is not re-serialized every
+   * `snapshotThreshold` small writes (each byte written costs at most one
+   * byte of snapshot).
    * @default 10000
    */
   snapshotThreshold?: number

@@ -3,7 +3,8 @@
  * storage and a state machine. It ticks the core, persists each batch
  * before sending the messages that depend on it, applies committed
  * commands (exactly once per client session), serves ReadIndex reads,
- * takes snapshots every `snapshotThreshold` entries, and settles every
+ * takes snapshots every `snapshotThreshold` entries (and no more often
+ * than the store's size in log bytes allows), and settles every
  * pending call with a result or a typed error.
  *
  * @module
@@ -63,6 +64,14 @@ export class RaftNode {
   private readonly requestTimeout: number
   private readonly membershipTimeout: number
   private readonly snapshotThreshold: number
+  /**
+   * Bytes of entries applied since the last snapshot, and that snapshot's
+   * size: a snapshot also waits until the log since the last one holds as
+   * many bytes, so writing snapshots of a large store costs O(1) copies per
+   * byte written, not O(store) every `snapshotThreshold` entries.
+   */
+  private appliedBytes = 0
+  private snapshotBytes = 0
   /** The session limits this node asks the group for, if any. */
   private readonly wantLimits: SessionLimits | undefined
   /** The term in which this node (as leader) last checked the group's session limits. */
@@ -434,6 +443,7 @@ export class RaftNode {
         if (r !== undefined) r.index = rs.index
       }
       for (const e of rd.committed) {
+        this.appliedBytes += e.data.length
         const pending = this.applyEntry(e)
         if (pending !== undefined) await pending
         if (this.stopped) return
@@ -445,7 +455,7 @@ export class RaftNode {
       }
       core.advance(rd)
       this.maybeProposeLimits(core)
-      if (this.applied - this.snapshotIndex >= this.snapshotThreshold) await this.takeSnapshot(core)
+      if (this.applied - this.snapshotIndex >= this.snapshotThreshold && this.appliedBytes >= this.snapshotBytes) await this.takeSnapshot(core)
     }
   }
 
@@ -492,6 +502,8 @@ export class RaftNode {
     const index = this.applied
     const data = encodeNodeSnapshot(this.sessions, await this.stateMachine.snapshot())
     if (this.stopped) return
+    this.snapshotBytes = data.length
+    this.appliedBytes = 0
     // the core may have installed a newer snapshot from the leader meanwhile
     // (while we applied or serialized): then there is nothing to compact
     const snapshot = core.snapshotAt(index, data)
